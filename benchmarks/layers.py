@@ -15,6 +15,8 @@ Groups (``--only``):
   torch.nn layer of the same cell, size and depth (torch has no equivalent, so the ratio is
   the price of the regularizer); plus the ``reference`` backend for recurrent dropout at
   (32, 100, 256), to show what the fused loop buys.
+- ``loop``: the fused ``loop`` backend forced on plain cells against torch.nn, which
+  sets the dispatcher's preference order per cell and device.
 - ``streaming``: B = 1, one ``layer.step(x_t, state)`` per call (eval mode, no_grad)
   against ``torch.nn.LSTMCell`` / ``GRUCell`` with the same weights, and against calling
   ``torch.nn.LSTM`` on a (1, 1, H) input once per step; numbers are microseconds per step.
@@ -31,7 +33,6 @@ The "backend" column is what ``impl="auto"`` (or the given impl) picks, from
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 from collections.abc import Callable
@@ -67,14 +68,7 @@ COLUMNS += [("backend", 9)]
 
 def rnnkit_copy(t: nn.RNNBase, **opts) -> rnnkit.nn.RecurrentBase:
     """An rnnkit layer with ``t``'s weights and configuration, plus rnnkit's ``opts``."""
-    cls = RNNKIT[type(t).__name__]
-    if not opts.get("layer_norm"):
-        return cls.from_torch(t, **opts)
-    # from_torch(t, layer_norm=True) fails: torch's state_dict has no ln_* entries to load.
-    config = dataclasses.replace(cls.from_torch(t).config, **opts)
-    layer = cls.from_config(config, device=next(t.parameters()).device)
-    layer.load_state_dict(t.state_dict(), strict=False)  # ln_* keep their 1 / 0 init
-    return layer.train(t.training)
+    return RNNKIT[type(t).__name__].from_torch(t, **opts)
 
 
 def fwd(m: nn.Module, x: torch.Tensor) -> Callable[[], object]:
@@ -130,7 +124,7 @@ class Bench:
         grad = torch.randn(B, T, H, device=device)
         head = [device, group, cell, describe({**opts, **both}), B, T, H]
         backend = rnnkit.kernels.explain(r, x).impl
-        for p in ("fwd", "fwd+bwd") if group == "plain" else ("fwd+bwd",):
+        for p in ("fwd", "fwd+bwd") if group in ("plain", "loop") else ("fwd+bwd",):
             if p == "fwd":
                 with torch.no_grad():
                     t_rk, t_anchor = self.time([fwd(r, x), fwd(t, x)], device)
@@ -143,6 +137,13 @@ class Bench:
         for cell in ("LSTM", "GRU", "RNN"):
             for shape in shapes:
                 self.case(f"plain {cell} {shape}", self.sequence, "plain", device, cell, shape)
+
+    def loop(self, device: str, shapes: list) -> None:
+        """The fused loop on plain cells, to set the dispatcher's order by measurement."""
+        for cell in ("LSTM", "GRU", "RNN"):
+            for shape in shapes:
+                name = f"loop {cell} {shape}"
+                self.case(name, self.sequence, "loop", device, cell, shape, {"impl": "loop"})
 
     def regularized(self, device: str, shapes: list) -> None:
         ref_shape = REFERENCE_SHAPE if REFERENCE_SHAPE in shapes else shapes[0]
@@ -203,7 +204,7 @@ def markdown(rows: list[list[str]], header: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    groups = ("plain", "regularized", "streaming")
+    groups = ("plain", "regularized", "streaming", "loop")
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add = ap.add_argument
     add("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")

@@ -13,6 +13,7 @@ from .dispatch import BACKENDS as BACKENDS
 from .dispatch import Explanation as Explanation
 from .dispatch import choose as choose
 from .dispatch import explain as explain
+from .streaming import plain_plan as plain_plan
 from .streaming import step as step
 
 __all__ = ["BACKENDS", "Explanation", "choose", "explain", "run", "step"]

@@ -19,7 +19,55 @@ def _zone(rate: float, prev: Tensor, new: Tensor) -> Tensor:
     return k * prev + (1 - k) * new
 
 
+_FUSED_CELL = {
+    "LSTM": _VF.lstm_cell,
+    "GRU": _VF.gru_cell,
+    "RNN_TANH": _VF.rnn_tanh_cell,
+    "RNN_RELU": _VF.rnn_relu_cell,
+}
+
+
+def plain_plan(layer) -> list | None:
+    """The ``(w_ih, w_hh, b_ih, b_hh)`` parameter names of each layer when every layer is a
+    plain cell that torch's single-step op computes whole; ``None`` otherwise. (Names, not
+    functions or tensors, so the layer stays picklable and parametrizations keep working.)"""
+    cfg = layer.config
+    if cfg.layer_norm or cfg.proj_size or max(layer.zoneout_rates) > 0:
+        return None
+    return [names[0][:4] for names in layer._cell_names]
+
+
 def step(layer, x: Tensor, state: tuple[Tensor, ...]):
+    plan = layer._stream_plan
+    if plan is not None:
+        return _plain_step(layer, plan, x, state)
+    return _general_step(layer, x, state)
+
+
+def _plain_step(layer, plan, x: Tensor, state: tuple[Tensor, ...]):
+    # The streaming hot path: at B=1 a step is tens of microseconds, so every Python-level
+    # operation here counts (benchmarks/RESULTS.md, streaming rows).
+    cell = _FUSED_CELL[layer.config.mode]
+    get = layer._param
+    lstm = len(state) == 2
+    hs, cs = [], []
+    inp = x
+    for l, (w_ih, w_hh, b_ih, b_hh) in enumerate(plan):
+        b_ih = None if b_ih is None else get(b_ih)
+        b_hh = None if b_hh is None else get(b_hh)
+        if lstm:
+            inp, c = cell(inp, (state[0][l], state[1][l]), get(w_ih), get(w_hh), b_ih, b_hh)
+            cs.append(c)
+        else:
+            inp = cell(inp, state[0][l], get(w_ih), get(w_hh), b_ih, b_hh)
+        hs.append(inp)
+    h_new = hs[0].unsqueeze(0) if len(hs) == 1 else torch.stack(hs)
+    if lstm:
+        return inp, (h_new, cs[0].unsqueeze(0) if len(cs) == 1 else torch.stack(cs))
+    return inp, (h_new,)
+
+
+def _general_step(layer, x: Tensor, state: tuple[Tensor, ...]):
     cfg = layer.config
     mode, eps = cfg.mode, cfg.layer_norm_eps
     h_rate, c_rate = layer.zoneout_rates

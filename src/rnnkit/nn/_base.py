@@ -99,6 +99,7 @@ class RecurrentBase(nn.Module):
             names = [self._make_params(l, d, factory) for d in range(self.num_directions)]
             self._param_names.append(names)
             self._cell_names.append([self._cell_layout(n) for n in names])
+        self._stream_plan = None if config.bidirectional else kernels.plain_plan(self)
         self.reset_parameters()
 
     # ----------------------------------------------------------------- construction
@@ -395,18 +396,16 @@ class RecurrentBase(nn.Module):
             ``(y_t, state)`` with ``y_t (B, proj_size or H)``: the same numbers as
             :meth:`forward` in eval mode on the whole sequence.
         """
-        if self.config.bidirectional:
+        cfg = self.config
+        if cfg.bidirectional:
             raise ValueError(
                 "step() needs a unidirectional layer: a bidirectional layer must "
                 "see the whole sequence"
             )
-        if x_t.dim() != 2 or x_t.shape[1] != self.config.input_size:
-            raise ValueError(
-                f"expected x_t of shape (B, {self.config.input_size}), got {tuple(x_t.shape)}"
-            )
-        parts = self._check_state(state, x_t.shape[0], x_t)
-        y, parts = kernels.step(self, x_t, parts)
-        return y, self._wrap_state(parts)
+        if x_t.dim() != 2 or x_t.shape[1] != cfg.input_size:
+            raise ValueError(f"expected x_t of shape (B, {cfg.input_size}), got {tuple(x_t.shape)}")
+        y, parts = kernels.step(self, x_t, self._check_state(state, x_t.shape[0], x_t))
+        return y, (LSTMState(*parts) if cfg.mode == "LSTM" else parts[0])
 
     # ----------------------------------------------------------------- torch interop
     def _torch_kwargs(self) -> dict[str, Any]:
