@@ -10,7 +10,7 @@ Backends, fastest first where eligible:
   fuse: layer norm, recurrent dropout, zoneout.
 - ``reference``: the readable step-by-step loop of :mod:`rnnkit.functional`; the spec.
 
-``auto`` takes the first eligible backend in :data:`PREFERENCE`, an order set by
+``auto`` takes the first eligible backend in the order :func:`preference` gives, set by
 measurement (``benchmarks/layers.py``, ``benchmarks/RESULTS.md``).
 """
 
@@ -23,10 +23,25 @@ from torch import Tensor
 
 BACKENDS = ("native", "loop", "reference")
 
-# Measured on CPU (benchmarks/RESULTS.md): torch's fused op is at least as fast as our loop
-# for plain LSTM (oneDNN), GRU and RNN (ATen's loop precomputes the input projection too),
-# so native comes first everywhere it applies.
-PREFERENCE = {"cpu": ("native", "loop", "reference"), "cuda": ("native", "loop", "reference")}
+# The order ``auto`` tries backends in, set by measurement (benchmarks/layers.py, group
+# "loop"; numbers in benchmarks/RESULTS.md). On CPU, torch's LSTM reaches oneDNN and beats
+# our loop, but GRU and RNN run ATen's per-step loop, whose backward our fused loop beats
+# (1.0-2.0x fwd+bwd); for forward-only calls the two are within ~10%, so native stays.
+NATIVE_FIRST = ("native", "loop", "reference")
+LOOP_FIRST = ("loop", "native", "reference")
+
+
+def preference(layer, x: Tensor) -> tuple[str, ...]:
+    """The order ``auto`` tries backends in for this layer and input."""
+    if x.device.type == "cpu" and layer.config.mode != "LSTM" and _needs_grad(layer, x):
+        return LOOP_FIRST
+    return NATIVE_FIRST
+
+
+def _needs_grad(layer, x: Tensor) -> bool:
+    if not torch.is_grad_enabled():
+        return False
+    return x.requires_grad or any(p.requires_grad for p in layer.parameters())
 
 
 _NATIVE_DTYPES = {
@@ -91,15 +106,18 @@ def choose(layer, x: Tensor, lengths: Tensor | None = None) -> tuple[str, str]:
         if not ok:
             raise ValueError(f"impl={impl!r} cannot run this layer: {why}. Use impl='auto'.")
         return impl, why
-    order = PREFERENCE.get(x.device.type, PREFERENCE["cpu"])
-    reasons = []
-    for name in order:
-        ok, why = PREDICATES[name](layer, x, lengths)
-        if ok:
-            prefix = f"auto (skipped {'; '.join(reasons)}) -> " if reasons else "auto -> "
-            return name, prefix + why
-        reasons.append(f"{name}: {why}")
-    raise AssertionError("the reference backend is always eligible")
+    order = preference(layer, x)
+    verdicts = {name: PREDICATES[name](layer, x, lengths) for name in order}
+    chosen = next(name for name in order if verdicts[name][0])
+    skipped = [f"{n}: {why}" for n, (ok, why) in verdicts.items() if not ok and n != chosen]
+    notes = []
+    if order == LOOP_FIRST:
+        notes.append("loop first: measured faster than torch's GRU/RNN on CPU when "
+                     "gradients are needed")
+    if skipped:
+        notes.append(f"skipped {'; '.join(skipped)}")
+    prefix = f"auto ({'; '.join(notes)}) -> " if notes else "auto -> "
+    return chosen, prefix + verdicts[chosen][1]
 
 
 def explain(layer, x: Tensor, lengths: Tensor | None = None) -> Explanation:

@@ -54,9 +54,13 @@ def sample_noise(layer, T: int, B: int, like: Tensor, fuse_dropout: bool) -> Noi
     cfg = layer.config
     L, dirs, P, H = cfg.num_layers, layer.num_directions, layer.output_size, cfg.hidden_size
     training = layer.training
+    h_rate, c_rate = layer.zoneout_rates
+    if not (h_rate > 0 or c_rate > 0) and not (
+        training and (cfg.dropout or cfg.input_dropout or cfg.recurrent_dropout or cfg.weight_drop)
+    ):
+        return _silence(L, dirs)  # the common case, kept off the per-call path
     noise = Noise()
     noise.fused_dropout = cfg.dropout if (training and fuse_dropout and L > 1) else 0.0
-    h_rate, c_rate = layer.zoneout_rates
     for l in range(L):
         in_size = cfg.input_size if l == 0 else P * dirs
         noise.input.append(
@@ -76,9 +80,8 @@ def sample_noise(layer, T: int, B: int, like: Tensor, fuse_dropout: bool) -> Noi
                 if training and cfg.recurrent_dropout > 0
                 else None
             )
-            w = layer.weights(l, d).weight_hh
             whh.append(
-                F.dropout(w, cfg.weight_drop, training=True)
+                F.dropout(layer.weights(l, d).weight_hh, cfg.weight_drop, training=True)
                 if training and cfg.weight_drop > 0
                 else None
             )
@@ -89,6 +92,11 @@ def sample_noise(layer, T: int, B: int, like: Tensor, fuse_dropout: bool) -> Noi
         noise.keep_h.append(kh)
         noise.keep_c.append(kc)
     return noise
+
+
+def _silence(L: int, dirs: int) -> Noise:
+    none = [[None] * dirs for _ in range(L)]
+    return Noise([None] * L, [None] * L, none, none, none, none)
 
 
 def _keep(rate: float, shape: tuple[int, ...], training: bool, like: Tensor) -> Tensor | None:
