@@ -112,8 +112,9 @@ def choose(layer, x: Tensor, lengths: Tensor | None = None) -> tuple[str, str]:
     skipped = [f"{n}: {why}" for n, (ok, why) in verdicts.items() if not ok and n != chosen]
     notes = []
     if order == LOOP_FIRST:
-        notes.append("loop first: measured faster than torch's GRU/RNN on CPU when "
-                     "gradients are needed")
+        notes.append(
+            "loop first: measured faster than torch's GRU/RNN on CPU when gradients are needed"
+        )
     if skipped:
         notes.append(f"skipped {'; '.join(skipped)}")
     prefix = f"auto ({'; '.join(notes)}) -> " if notes else "auto -> "

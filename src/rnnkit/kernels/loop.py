@@ -59,8 +59,10 @@ CPU_CHUNK_ELEMS = 1 << 16
 SIGMOID_TANH = True
 
 _ln_fwd_out = torch.ops.aten.native_layer_norm.out
-_ln_bwd = torch.ops.aten.native_layer_norm_backward
-_LN_MASK = [True, False, False]
+_ln_bwd_out = torch.ops.aten.native_layer_norm_backward.out
+# The out= overload needs all three outputs; the per-step gain/bias gradients it writes are
+# summed over time afterwards (cheaper than re-deriving x_hat for the whole sequence).
+_LN_ALL = [True, True, True]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -355,8 +357,12 @@ class _LSTMLoop(torch.autograd.Function):
         DY = torch.empty(L, B, H, **kw) if valid is not None else None
         DYl = DY.unbind(0) if DY is not None else dy.unbind(0)
         if ln_c:
-            DCN = torch.empty(T, B, H, **kw)  # grad wrt the LN_c output (before tanh')
-            DCNl, mucl, rscl = DCN.unbind(0), muc.unbind(0), rsc.unbind(0)
+            dcn_ln = torch.empty(B, H, **kw)  # grad wrt the LN_c output (before tanh')
+            d_ln = torch.empty(B, H, **kw)  # ... and wrt its input
+            DGC = torch.empty(2, T, H, **kw)  # per-step LN_c gain / bias grads
+            DGCw, DGCb = DGC[0].unbind(0), DGC[1].unbind(0)
+            mucl, rscl = muc.unbind(0), rsc.unbind(0)
+            zbc = torch.zeros_like(lncw)
             if keep_c is not None:  # LN_c saw the un-kept c_new: rebuild it per chunk
                 CN = torch.empty(L, B, H, **kw)
                 CNl = CN.unbind(0)
@@ -364,7 +370,10 @@ class _LSTMLoop(torch.autograd.Function):
                 CNl = C.unbind(0)
         if ln_hh:
             Arl, mu_l, rsl = Ar.unbind(0), mu.unbind(0), rs.unbind(0)
-            dAr_list = [None] * T
+            dAr = torch.empty(T, B, G4, **kw)  # grad wrt the LN_hh input (hin @ w_hh.T)
+            DG = torch.empty(2, T, G4, **kw)  # per-step LN_hh gain / bias grads
+            dArl, DGw, DGb = dAr.unbind(0), DG[0].unbind(0), DG[1].unbind(0)
+            zb = torch.zeros_like(lnw)
 
         dA = torch.empty(T, B, G4, **kw)  # grad wrt gate pre-activations (== dxg)
         dAl = dA.unbind(0)
@@ -410,9 +419,10 @@ class _LSTMLoop(torch.autograd.Function):
                     dht = dh.step(src_prev, w_hh, dy_t, rec_mask, carry_prev)
                 torch.mul(dht, Kol[j], out=dA_o[t])
                 if ln_c:
-                    torch.mul(dht, Kcl[j], out=DCNl[t])
+                    torch.mul(dht, Kcl[j], out=dcn_ln)
                     cn = CNl[j] if keep_c is not None else CNl[t]
-                    d_ln = _ln_bwd(DCNl[t], cn, [H], mucl[t], rscl[t], lncw, None, _LN_MASK)[0]
+                    _ln_bwd_out(dcn_ln, cn, [H], mucl[t], rscl[t], lncw, zbc, _LN_ALL,
+                                out0=d_ln, out1=DGCw[t], out2=DGCb[t])  # fmt: skip
                     torch.add(d_ln, u, out=dcn)
                 else:
                     torch.addcmul(u, dht, Kcl[j], out=dcn)
@@ -425,8 +435,8 @@ class _LSTMLoop(torch.autograd.Function):
                     torch.mul(dcn, Fl[t], out=u)
                 src = dAl[t]
                 if ln_hh:
-                    src = _ln_bwd(src, Arl[t], [G4], mu_l[t], rsl[t], lnw, None, _LN_MASK)[0]
-                    dAr_list[t] = src
+                    src = _ln_bwd_out(src, Arl[t], [G4], mu_l[t], rsl[t], lnw, zb, _LN_ALL,
+                                      out0=dArl[t], out1=DGw[t], out2=DGb[t])[0]  # fmt: skip
                 src_prev = src
                 carry_prev = khl[t] if khl is not None else None
         del WS
@@ -441,27 +451,16 @@ class _LSTMLoop(torch.autograd.Function):
         dc0 = u if needs[2] else None
         dw = dlnw = dlnb = dlncw = dlncb = None
         if ln_hh:
-            if needs[4]:
-                dlnw = (Ar - mu).mul_(rs).mul_(dA).sum((0, 1))
-            if needs[5]:
-                dlnb = dA.sum((0, 1))
-            dsrc = torch.stack(dAr_list) if needs[3] else None
+            dlnw = DG[0].sum(0) if needs[4] else None
+            dlnb = DG[1].sum(0) if needs[5] else None
+            dsrc = dAr
         else:
             dsrc = dA
         if needs[3]:
             dw = _weight_grad(dsrc, Hs, h0, rec_mask, reverse)
-        if ln_c and (needs[6] or needs[7]):
-            if needs[6]:
-                if keep_c is not None:
-                    c_new = torch.empty_like(C)
-                    for a, b, src in _prev_pieces(C, c0, 0, T, reverse):
-                        torch.mul(G[a:b, :, H : 2 * H], src, out=c_new[a:b])
-                    c_new.addcmul_(G[..., :H], G[..., 2 * H : 3 * H])
-                else:
-                    c_new = C
-                dlncw = (c_new - muc).mul_(rsc).mul_(DCN).sum((0, 1))
-            if needs[7]:
-                dlncb = DCN.sum((0, 1))
+        if ln_c:
+            dlncw = DGC[0].sum(0) if needs[6] else None
+            dlncb = DGC[1].sum(0) if needs[7] else None
         return (dxg, dh0, dc0, dw, dlnw, dlnb, dlncw, dlncb,
                 None, None, None, None, None, None, None)  # fmt: skip
 
@@ -614,7 +613,10 @@ class _GRULoop(torch.autograd.Function):
         dghl = dgh.unbind(0)
         if ln_hh:
             Arl, mu_l, rsl = Ar.unbind(0), mu.unbind(0), rs.unbind(0)
-            dAr_list = [None] * T
+            dAr = torch.empty(T, B, G3, **kw)  # grad wrt the LN_hh input (hin @ w_hh.T)
+            DG = torch.empty(2, T, G3, **kw)  # per-step LN_hh gain / bias grads
+            dArl, DGw, DGb = dAr.unbind(0), DG[0].unbind(0), DG[1].unbind(0)
+            zb = torch.zeros_like(lnw)
 
         dh = _DH(B, H, kw, rec_mask is not None)
         src_prev = carry_prev = None
@@ -647,8 +649,8 @@ class _GRULoop(torch.autograd.Function):
                 torch.mul(dnl[t], Qrnl[j], out=out_rg[t])
                 src = dghl[t]
                 if ln_hh:
-                    src = _ln_bwd(src, Arl[t], [G3], mu_l[t], rsl[t], lnw, None, _LN_MASK)[0]
-                    dAr_list[t] = src
+                    src = _ln_bwd_out(src, Arl[t], [G3], mu_l[t], rsl[t], lnw, zb, _LN_ALL,
+                                      out0=dArl[t], out1=DGw[t], out2=DGb[t])[0]  # fmt: skip
                 src_prev = src
                 carry_prev = Pc2l[ci % 2][j] if Pc2 is not None else Zl[t]
         del Pzn, Qrn, DY
@@ -667,9 +669,8 @@ class _GRULoop(torch.autograd.Function):
             if needs[5]:  # a separate tensor: AccumulateGrad may steal either one
                 dlnb = dgh_sum.clone() if needs[3] else dgh_sum
         if ln_hh:
-            if needs[4]:
-                dlnw = (Ar - mu).mul_(rs).mul_(dgh).sum((0, 1))
-            dsrc = torch.stack(dAr_list) if needs[2] else None
+            dlnw = DG[0].sum(0) if needs[4] else None
+            dsrc = dAr
         else:
             dsrc = dgh
         if needs[2]:
