@@ -1,0 +1,233 @@
+"""Known public datasets: one registry of immutable URLs and sha256 hashes, and the resolver
+that turns a dataset name into a verified local file.
+
+Every file is named by its path relative to a data root (``ptb/ptb.train.txt``), the same
+layout as the project's ``shared/data`` mirror. ``dataset_path`` looks in exactly one place:
+
+- ``$RNNKIT_DATA_DIR/<path>`` when ``RNNKIT_DATA_DIR`` is set (a local mirror; nothing is
+  downloaded, and the file is hashed only when asked: ``verify=True``), otherwise
+- ``$RNNKIT_CACHE_DIR/<path>`` (default ``~/.cache/rnnkit``), downloaded on first use from
+  the pinned URL into a temporary file, checked against its sha256, then renamed into place
+  atomically, so a half-written or tampered file never sits at the final path.
+
+A file either is the URL's content (``member=None``) or is one member of an archive at the URL
+(``.zip``, ``.tar``, ``.tar.gz``, ``.tgz``), found by its basename; macOS resource-fork entries
+(``__MACOSX/``) are ignored. Files of one dataset that share an archive are extracted together,
+so the archive is downloaded once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ._download import DownloadError as DownloadError
+from ._download import download
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file of a dataset.
+
+    ``path``: where it lives under a data root (``ptb/ptb.train.txt``); ``sha256``: of the file
+    itself (for an archive member: of the extracted member); ``url``: an immutable address (a
+    fixed commit or release); ``member``: basename of the file inside the archive at ``url``,
+    or ``None`` when ``url`` serves the file itself.
+    """
+
+    path: str
+    sha256: str
+    url: str
+    member: str | None = None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A named public dataset: its files and, when it has official splits, which file is which
+    (``{"train": "ptb/ptb.train.txt", ...}``)."""
+
+    name: str
+    files: tuple[RemoteFile, ...]
+    description: str = ""
+    splits: dict[str, str] = field(default_factory=dict)
+
+    def file(self, file: str | None = None) -> RemoteFile:
+        """The file named by its relative path, its basename or its split name; ``None`` picks
+        the only file of a one-file dataset."""
+        if file is None:
+            if len(self.files) == 1:
+                return self.files[0]
+            raise ValueError(
+                f"dataset {self.name!r} has {len(self.files)} files; pass one of "
+                f"{self._choices()} as file="
+            )
+        path = self.splits.get(file, file)
+        for f in self.files:
+            if path in (f.path, Path(f.path).name):
+                return f
+        raise ValueError(
+            f"dataset {self.name!r} has no file {file!r}; expected one of {self._choices()}"
+        )
+
+    def _choices(self) -> str:
+        return ", ".join([*self.splits, *(f.path for f in self.files)])
+
+
+_CHAR_RNN = (
+    "https://raw.githubusercontent.com/karpathy/char-rnn/6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e"
+)
+_PTB_ZIP = (
+    "https://raw.githubusercontent.com/timbmg/RNNLM/"
+    "e26dff5d8f4b5d07ee459f192ee2131923d7584f/data/ptb.zip"
+)
+
+# Hashes are those of shared/data/SHA256SUMS; see shared/data/README.md for provenance.
+_DATASETS: dict[str, Dataset] = {
+    d.name: d
+    for d in [
+        Dataset(
+            name="tinyshakespeare",
+            description="Tiny Shakespeare (char-rnn): 1.1 MB of plays, char-level LM",
+            files=(
+                RemoteFile(
+                    "tinyshakespeare/input.txt",
+                    "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+                    f"{_CHAR_RNN}/data/tinyshakespeare/input.txt",
+                ),
+            ),
+        ),
+        Dataset(
+            name="ptb",
+            description="Penn Treebank, Mikolov's word-level LM text (10k vocabulary)",
+            files=(
+                RemoteFile(
+                    "ptb/ptb.train.txt",
+                    "fcea919f6cf83f35d4d00c6cbf08040d13d4155226340912e2fef9c9c4102cbf",
+                    _PTB_ZIP,
+                    member="ptb.train.txt",
+                ),
+                RemoteFile(
+                    "ptb/ptb.valid.txt",
+                    "c9fe6985fe0d4ccb578183407d7668fc6066c20700cb4cf87d8ff1cc34df1bf2",
+                    _PTB_ZIP,
+                    member="ptb.valid.txt",
+                ),
+                RemoteFile(
+                    "ptb/ptb.test.txt",
+                    "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0",
+                    _PTB_ZIP,
+                    member="ptb.test.txt",
+                ),
+            ),
+            splits={
+                "train": "ptb/ptb.train.txt",
+                "valid": "ptb/ptb.valid.txt",
+                "test": "ptb/ptb.test.txt",
+            },
+        ),
+    ]
+}
+
+# Files already hashed in this process, keyed by (path, size, mtime) so an edit is noticed.
+_VERIFIED: set[tuple[str, int, int]] = set()
+
+
+class DataNotFoundError(FileNotFoundError, ValueError):
+    """A data file or folder is missing. Both a ``FileNotFoundError`` (what happened) and a
+    ``ValueError`` (a user mistake that a CLI reports as one line)."""
+
+
+def dataset_names() -> list[str]:
+    """Names of all registered datasets, sorted."""
+    return sorted(_DATASETS)
+
+
+def is_registered(name: str) -> bool:
+    """Whether ``name`` is a registered dataset name."""
+    return isinstance(name, str) and name in _DATASETS
+
+
+def get_dataset(name: str) -> Dataset:
+    """The registry entry of ``name``; unknown names raise ``ValueError`` listing known ones."""
+    if not is_registered(name):
+        raise ValueError(
+            f"expected a registered dataset name ({', '.join(dataset_names())}), got {name!r}"
+        )
+    return _DATASETS[name]
+
+
+def data_dir() -> Path | None:
+    """The local mirror named by ``RNNKIT_DATA_DIR``, or ``None`` when it is unset/empty."""
+    value = os.environ.get("RNNKIT_DATA_DIR", "")
+    return Path(value).expanduser() if value else None
+
+
+def cache_dir() -> Path:
+    """Where downloads go: ``RNNKIT_CACHE_DIR`` or ``~/.cache/rnnkit``."""
+    value = os.environ.get("RNNKIT_CACHE_DIR", "")
+    return Path(value).expanduser() if value else Path.home() / ".cache" / "rnnkit"
+
+
+def dataset_path(name: str, file: str | None = None, *, verify: bool = False) -> Path:
+    """Local path of one file of dataset ``name`` (see the module docstring for where).
+
+    ``file`` is a relative path, a basename or a split name (``"train"``); it may be left out
+    for one-file datasets. ``verify=True`` checks the sha256 of a mirrored file (once per
+    process); downloaded files are always checked before they are kept.
+    """
+    remote = get_dataset(name).file(file)
+    mirror = data_dir()
+    if mirror is not None:
+        path = mirror / remote.path
+        if not path.is_file():
+            raise DataNotFoundError(
+                f"{path}: not found; RNNKIT_DATA_DIR={mirror} must hold {remote.path} "
+                f"(the shared/data layout), or unset RNNKIT_DATA_DIR to download into "
+                f"{cache_dir()}"
+            )
+        if verify:
+            verify_file(path, remote.sha256)
+        return path
+    path = cache_dir() / remote.path
+    if not path.is_file():
+        # Other still-missing files from the same archive come along: one download.
+        siblings = [
+            f
+            for f in get_dataset(name).files
+            if remote.member is not None
+            and f is not remote
+            and f.url == remote.url
+            and not (cache_dir() / f.path).is_file()
+        ]
+        download([remote, *siblings], cache_dir())
+    elif verify:
+        verify_file(path, remote.sha256)
+    return path
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify_file(path: str | os.PathLike, expected: str) -> None:
+    """Raise ``ValueError`` naming both hashes unless ``path`` has sha256 ``expected``."""
+    st = os.stat(path)
+    key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+    if key in _VERIFIED:
+        return
+    actual = sha256_of(path)
+    if actual != expected:
+        raise ValueError(
+            f"{path}: sha256 mismatch, expected {expected}, got {actual}; the file is corrupt "
+            f"or a different version: replace it with the registered one"
+        )
+    _VERIFIED.add(key)
