@@ -1,0 +1,72 @@
+"""Training batches that Lightning can checkpoint and resume in the middle of an epoch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+
+class Batches:
+    """An iterable of training batches, resumable mid-epoch.
+
+    ``make_epoch(epoch, rank, world_size)`` returns the batches of one epoch for one rank
+    (so DDP ranks each get their own contiguous shard); ``length(rank, world_size)`` their
+    number. The trainer records how many batches of the epoch it has *processed*
+    (``consumed``: not what the loader prefetched), and Lightning saves it in checkpoints
+    through :meth:`state_dict`, so a resumed run continues with the very next batch.
+    The data epoch is counted here, not taken from Lightning, whose epoch counter moves on
+    when a run is interrupted mid-epoch.
+    """
+
+    def __init__(
+        self,
+        make_epoch: Callable[[int, int, int], Iterable[Any]],
+        length: Callable[[int, int], int],
+    ) -> None:
+        self.make_epoch, self.length = make_epoch, length
+        self.rank, self.world_size = 0, 1
+        self.epoch = -1  # the data epoch being iterated (-1: none yet)
+        self.consumed = 0  # batches of that epoch processed by the trainer
+        self._resume: tuple[int, int] | None = None  # (epoch, consumed) from a checkpoint
+
+    def bind(self, rank: int, world_size: int) -> None:
+        self.rank, self.world_size = rank, world_size
+
+    def __len__(self) -> int:
+        return self.length(self.rank, self.world_size)
+
+    def __iter__(self) -> Iterator[Any]:
+        # A generator: nothing below runs (no epoch is counted) until the first batch is asked.
+        skip = 0
+        if self._resume is not None:
+            self.epoch, skip = self._resume
+            self._resume = None
+            if skip >= len(self):  # the saved epoch was complete: start the next one
+                self.epoch, skip = self.epoch + 1, 0
+        else:
+            self.epoch += 1
+        it = iter(self.make_epoch(self.epoch, self.rank, self.world_size))
+        self.consumed = skip
+        for _ in range(skip):
+            next(it, None)
+        yield from it
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "consumed": self.consumed}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self._resume = (int(state.get("epoch", 0)), int(state.get("consumed", 0)))
+
+
+class FixedBatches:
+    """The same batches every time (validation sets): one iterable, not a list, because
+    Lightning reads a list as several dataloaders."""
+
+    def __init__(self, batches: Iterable[Any]) -> None:
+        self.batches = list(batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.batches)

@@ -1,0 +1,95 @@
+"""Training options shared by every task: one frozen dataclass, and duration parsing."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: str | float | int | None) -> float | None:
+    """``"90s"``, ``"5m"``, ``"1.5h"``, ``"2d"`` or a number of seconds -> seconds."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        m = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([smhd]?)\s*", str(value))
+        if not m:
+            raise ValueError(
+                f"expected a duration like 90s, 5m, 1h or a number of seconds, got {value!r}"
+            )
+        seconds = float(m.group(1)) * _UNITS[m.group(2) or "s"]
+    if seconds <= 0:
+        raise ValueError(f"expected a positive duration, got {value!r}")
+    return seconds
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train (the same option names in Python and on every ``train`` command).
+
+    Stopping: whichever of ``max_epochs``, ``max_steps`` and ``max_time`` comes first
+    (at least one must be set). The learning rate warms up linearly for ``warmup_steps``,
+    then follows a cosine down to ``min_lr_ratio * lr`` over the run's progress, measured
+    in steps or in elapsed time, whichever is further along, so a time-budgeted run still
+    anneals.
+    """
+
+    max_epochs: int | None = None
+    max_steps: int | None = None
+    max_time: float | None = None  # seconds; parse_duration("5m") for strings
+    batch_size: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.99)
+    warmup_steps: int = 50
+    schedule: str = "cosine"  # "cosine" | "constant"
+    min_lr_ratio: float = 0.1
+    clip_grad_norm: float | None = 1.0
+    clip_grad_value: float | None = None
+    val_every: int | None = None  # steps between validations; None: once per epoch
+    val_batches: int | None = None  # limit the batches of each validation
+    early_stopping: int | None = None  # patience, in validations without improvement
+    guard: bool = True  # divergence guard (rnnkit.train.guard)
+    guard_max_strikes: int = 4
+    seed: int = 0
+    devices: int | str = 1
+    accelerator: str = "auto"
+    strategy: str = "auto"
+    precision: str | None = None  # None: bf16-mixed on GPU, 32-true on CPU
+    progress: bool = True
+    log_every: int = 10
+
+    def __post_init__(self) -> None:
+        if self.max_epochs is None and self.max_steps is None and self.max_time is None:
+            raise ValueError("set at least one of max_epochs, max_steps, max_time")
+        for name in ("max_epochs", "max_steps", "val_every", "val_batches", "early_stopping"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, int) or v <= 0):
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if self.max_time is not None and self.max_time <= 0:
+            raise ValueError(f"max_time must be positive, got {self.max_time!r}")
+        if self.batch_size <= 0:
+            raise ValueError(f"batch_size must be positive, got {self.batch_size}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.schedule not in ("cosine", "constant"):
+            raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
+
+    @classmethod
+    def from_options(cls, **options: Any) -> TrainConfig:
+        """Build from keyword options; unknown names are errors (with the known ones)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(options) - names)
+        if unknown:
+            raise ValueError(f"unknown training options {unknown}; known: {sorted(names)}")
+        if "max_time" in options:
+            options = {**options, "max_time": parse_duration(options["max_time"])}
+        return cls(**options)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)

@@ -1,0 +1,112 @@
+"""``fit()``: build a Lightning Trainer from a :class:`TrainConfig` and run it.
+
+Logs go to ``OUT/logs`` (CSV, and TensorBoard when ``tensorboard`` or ``tensorboardX`` is
+installed), the best checkpoint to ``OUT/checkpoints/best.ckpt``, and the state at the end
+of the run to ``OUT/last.ckpt``, which ``resume=True`` continues from (same run, same
+step count, same data position, same carried state).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+from .batches import Batches
+from .config import TrainConfig
+from .module import RecurrentTask
+
+# Lightning's advice lines (litlogger tips, "GPU available: False", ...) are noise in a CLI.
+for _name in ("lightning.pytorch", "lightning.fabric", "lightning"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+warnings.filterwarnings("ignore", message=r".*LitLogger.*")
+
+
+class _ProgressBar(TQDMProgressBar):
+    def get_metrics(self, trainer, pl_module):  # the logger's version number is noise here
+        metrics = super().get_metrics(trainer, pl_module)
+        metrics.pop("v_num", None)
+        return metrics
+
+
+def _precision(cfg: TrainConfig) -> str:
+    if cfg.precision is not None:
+        return cfg.precision
+    gpu = cfg.accelerator in ("gpu", "cuda") or (
+        cfg.accelerator == "auto" and torch.cuda.is_available()
+    )
+    return "bf16-mixed" if gpu else "32-true"
+
+
+def _loggers(out: Path) -> list:
+    # One version folder per (resumed) segment of a run: logs/version_N/metrics.csv and the
+    # TensorBoard events beside it; a resumed run never overwrites the earlier segment.
+    loggers: list = [CSVLogger(out, name="logs")]
+    if importlib.util.find_spec("tensorboard") or importlib.util.find_spec("tensorboardX"):
+        loggers.append(TensorBoardLogger(out, name="logs", version=loggers[0].version))
+    return loggers
+
+
+def fit(
+    task: RecurrentTask,
+    train: Batches,
+    val: Any | None,
+    out: str | Path,
+    resume: bool = False,
+) -> L.Trainer:
+    """Train ``task`` on ``train`` (validating on ``val``), writing into ``out``."""
+    cfg, out = task.cfg, Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = None
+    if resume:
+        ckpt_path = out / "last.ckpt"
+        if not ckpt_path.is_file():
+            raise ValueError(f"--resume: no {ckpt_path} to resume from; train without --resume")
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    task.train_batches = train
+    callbacks: list = []
+    if val is not None:
+        callbacks.append(
+            ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_loss",
+                            mode="min", save_top_k=1, save_last=False, enable_version_counter=False)
+        )  # fmt: skip
+        if cfg.early_stopping:
+            callbacks.append(EarlyStopping("val_loss", patience=cfg.early_stopping, mode="min"))
+    if cfg.progress:
+        callbacks.append(_ProgressBar(refresh_rate=max(1, cfg.log_every // 2)))
+    if cfg.val_every is None:
+        val_kw: dict = {"check_val_every_n_epoch": 1, "val_check_interval": 1.0}
+    else:
+        val_kw = {"check_val_every_n_epoch": None, "val_check_interval": cfg.val_every}
+    trainer = L.Trainer(
+        max_epochs=cfg.max_epochs if cfg.max_epochs is not None else -1,
+        max_steps=cfg.max_steps if cfg.max_steps is not None else -1,
+        max_time=dt.timedelta(seconds=cfg.max_time) if cfg.max_time else None,
+        accelerator=cfg.accelerator,
+        devices=cfg.devices,
+        strategy=cfg.strategy,
+        precision=_precision(cfg),
+        logger=_loggers(out),
+        callbacks=callbacks,
+        enable_progress_bar=cfg.progress,
+        enable_model_summary=False,
+        enable_checkpointing=val is not None,
+        num_sanity_val_steps=0,
+        limit_val_batches=cfg.val_batches if cfg.val_batches else 1.0,
+        log_every_n_steps=cfg.log_every,
+        default_root_dir=out,
+        use_distributed_sampler=False,  # each rank gets its own contiguous shard instead
+        **val_kw,
+    )
+    trainer.fit(task, train_dataloaders=train, val_dataloaders=val, ckpt_path=ckpt_path)
+    trainer.save_checkpoint(out / "last.ckpt")
+    return trainer

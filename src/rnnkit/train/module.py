@@ -1,0 +1,270 @@
+"""The LightningModule every rnnkit task trains through.
+
+Lightning 2.x has no truncated BPTT, so this module optimizes manually: it carries the
+recurrent state across batches (detached at each window boundary), clips gradients itself,
+sets the learning rate at every step (warm-up, then cosine over step or time progress), and
+runs the divergence guard. State lives here, in the training loop, never on the model.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+
+from .batches import Batches
+from .config import TrainConfig
+from .guard import DivergenceGuard
+
+SNAPSHOT_EVERY = 50  # healthy steps between in-memory snapshots for rollbacks
+
+
+def detach_state(state: Any) -> Any:
+    """Cut the graph at a window boundary (truncated BPTT), keeping the values."""
+    if state is None:
+        return None
+    if isinstance(state, Tensor):
+        return state.detach()
+    return type(state)(*(detach_state(s) for s in state))
+
+
+def _pack_state(state: Any) -> Any:
+    """A checkpoint-safe form of a state: plain tensors and lists (loadable with
+    ``torch.load(weights_only=True)``, which refuses NamedTuples such as LSTMState)."""
+    if state is None or isinstance(state, Tensor):
+        return state
+    return {"type": type(state).__name__, "parts": [_pack_state(s) for s in state]}
+
+
+def _unpack_state(packed: Any) -> Any:
+    if packed is None or isinstance(packed, Tensor):
+        return packed
+    parts = [_unpack_state(p) for p in packed["parts"]]
+    if packed["type"] == "LSTMState":
+        from ..nn import LSTMState
+
+        return LSTMState(*parts)
+    return tuple(parts)
+
+
+def _clone_state(state: Any) -> Any:
+    if state is None:
+        return None
+    if isinstance(state, Tensor):
+        return state.detach().clone()
+    return type(state)(*(_clone_state(s) for s in state))
+
+
+class RecurrentTask(L.LightningModule):
+    """Train ``model(x, state) -> (output, state)`` on ``(x, y)`` batches with ``loss_fn``.
+
+    Args:
+        model: the task's network.
+        loss_fn: ``loss_fn(output, y) -> (mean loss, number of targets)``.
+        config: the training options.
+        stateful: carry the final state of each batch into the next (truncated BPTT over
+            contiguous streams); validation then streams with carried state too.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        loss_fn: Callable[[Any, Tensor], tuple[Tensor, int]],
+        config: TrainConfig,
+        stateful: bool = False,
+    ) -> None:
+        super().__init__()
+        self.model, self.loss_fn, self.cfg, self.stateful = model, loss_fn, config, stateful
+        self.automatic_optimization = False
+        self.base_lr = config.lr
+        self.guard = DivergenceGuard(max_strikes=config.guard_max_strikes) if config.guard else None
+        self.carry: Any = None
+        self.val_carry: Any = None
+        self.train_batches: Batches | None = None
+        self._recent: dict | None = None
+        self._best: dict | None = None
+        self._val_sum = self._val_n = 0.0
+        self._t_start = self._t_last = None
+        self._healthy = 0
+        self.stopped_reason: str | None = None
+        self.history: list[dict[str, float]] = []
+
+    # ------------------------------------------------------------------ setup
+    def setup(self, stage: str) -> None:
+        if self.train_batches is not None:
+            self.train_batches.bind(self.global_rank, self.trainer.world_size)
+
+    def configure_optimizers(self):
+        decay = [p for p in self.model.parameters() if p.requires_grad and p.dim() >= 2]
+        rest = [p for p in self.model.parameters() if p.requires_grad and p.dim() < 2]
+        groups = [{"params": decay, "weight_decay": self.cfg.weight_decay},
+                  {"params": rest, "weight_decay": 0.0}]  # fmt: skip
+        return torch.optim.AdamW(groups, lr=self.base_lr, betas=self.cfg.betas)
+
+    # ------------------------------------------------------------------ schedule
+    def progress(self) -> float:
+        """Fraction of the run done: steps or time, whichever is further along."""
+        p = 0.0
+        if self.cfg.max_steps:
+            p = max(p, self.global_step / self.cfg.max_steps)
+        if self.cfg.max_time and self._t_start is not None:
+            p = max(p, (time.perf_counter() - self._t_start) / self.cfg.max_time)
+        if self.cfg.max_epochs and self.train_batches is not None and len(self.train_batches):
+            tb = self.train_batches
+            done = max(tb.epoch, 0) + tb.consumed / len(tb)
+            p = max(p, done / self.cfg.max_epochs)
+        return min(p, 1.0)
+
+    def lr_now(self) -> float:
+        cfg, step = self.cfg, self.global_step
+        if step < cfg.warmup_steps:
+            return self.base_lr * (step + 1) / cfg.warmup_steps
+        if cfg.schedule == "constant":
+            return self.base_lr
+        floor = cfg.min_lr_ratio
+        return self.base_lr * (
+            floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * self.progress()))
+        )
+
+    # ------------------------------------------------------------------ training
+    def on_train_start(self) -> None:
+        self._t_start = self._t_last = time.perf_counter()
+
+    def training_step(self, batch, batch_idx: int) -> None:
+        x, y = batch
+        opt = self.optimizers()
+        lr = self.lr_now()
+        for group in opt.param_groups:
+            group["lr"] = lr
+        out, state = self.model(x, self.carry if self.stateful else None)
+        loss, _ = self.loss_fn(out, y)
+        opt.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        params = [p for p in self.model.parameters() if p.grad is not None]
+        if self.cfg.clip_grad_value is not None:
+            torch.nn.utils.clip_grad_value_(params, self.cfg.clip_grad_value)
+        max_norm = self.cfg.clip_grad_norm if self.cfg.clip_grad_norm is not None else math.inf
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_norm))
+        loss_value = float(loss.detach())
+        if self.train_batches is not None:
+            self.train_batches.consumed = batch_idx + 1
+        reason = self.guard.check_step(loss_value, grad_norm) if self.guard else None
+        if self._agree(reason is not None):
+            self._rollback(self._recent, reason or "another rank diverged")
+            return
+        opt.step()
+        self.carry = detach_state(state) if self.stateful else None
+        self._healthy += 1
+        if self.guard and (self._recent is None or self._healthy % SNAPSHOT_EVERY == 0):
+            self._recent = self._snapshot()
+        now = time.perf_counter()
+        tok_s = y.numel() * self.trainer.world_size / max(now - self._t_last, 1e-9)
+        self._t_last = now
+        self.log("train_loss", loss_value, prog_bar=True, batch_size=y.shape[0])
+        self.log("lr", lr, prog_bar=False, batch_size=y.shape[0])
+        self.log("tok_per_s", tok_s, prog_bar=True, batch_size=y.shape[0])
+
+    # ------------------------------------------------------------------ validation
+    def on_validation_epoch_start(self) -> None:
+        self.val_carry = None
+        self._val_sum = self._val_n = 0.0
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        x, y = batch
+        out, state = self.model(x, self.val_carry if self.stateful else None)
+        self.val_carry = detach_state(state) if self.stateful else None
+        loss, n = self.loss_fn(out, y)
+        self._val_sum += float(loss) * n
+        self._val_n += n
+
+    def on_validation_epoch_end(self) -> None:
+        totals = torch.tensor([self._val_sum, self._val_n], dtype=torch.float64, device=self.device)
+        totals = self.trainer.strategy.reduce(totals, reduce_op="sum")
+        val = float(totals[0] / totals[1]) if float(totals[1]) > 0 else math.nan
+        self.log("val_loss", val, prog_bar=True, sync_dist=False)
+        self.history.append(
+            {
+                "step": float(self.global_step),
+                "val_loss": val,
+                "time": time.perf_counter() - (self._t_start or time.perf_counter()),
+            }
+        )
+        if self.guard is None or self.trainer.sanity_checking:
+            return
+        reason, is_best = self.guard.check_val(val)
+        if self._agree(reason is not None):
+            self._rollback(self._best or self._recent, reason or "another rank diverged")
+        elif is_best:
+            self._best = self._snapshot()
+
+    # ------------------------------------------------------------------ guard
+    def _agree(self, flag: bool) -> bool:
+        """Under DDP every rank takes the same decision: act if any rank flags."""
+        if self.trainer.world_size == 1:
+            return flag
+        return bool(self.trainer.strategy.reduce_boolean_decision(flag, all=False))
+
+    def _snapshot(self) -> dict:
+        return {
+            "model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
+            "optimizer": copy.deepcopy(self.optimizers().optimizer.state_dict()),
+            "carry": _clone_state(self.carry),
+        }
+
+    def _rollback(self, snap: dict | None, reason: str) -> None:
+        exhausted = self.guard.strike() if self.guard else True
+        if snap is not None:
+            self.model.load_state_dict(snap["model"])
+            self.optimizers().optimizer.load_state_dict(snap["optimizer"])
+            self.carry = _clone_state(snap["carry"])
+        self.base_lr *= 0.5  # the schedule scales base_lr, so it cannot undo this
+        strikes = self.guard.strikes if self.guard else 1
+        if exhausted:
+            self.stopped_reason = (
+                f"training stopped: diverged {strikes} times ({reason}); the best model "
+                "is kept. Try a lower --lr or stronger gradient clipping."
+            )
+            self.trainer.should_stop = True
+            self._say(self.stopped_reason)
+        else:
+            self._say(
+                f"warning: {reason} at step {self.global_step}; rolled back and halved "
+                f"the learning rate to {self.base_lr:.3g} (strike {strikes})"
+            )
+
+    def _say(self, message: str) -> None:
+        if self.global_rank == 0:
+            print(f"rnnkit: {message}", file=sys.stderr, flush=True)
+
+    # ------------------------------------------------------------------ checkpoints
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        best = (
+            None
+            if self._best is None
+            else {**self._best, "carry": _pack_state(self._best["carry"])}
+        )
+        checkpoint["rnnkit"] = {
+            "carry": _pack_state(_clone_state(self.carry)),
+            "base_lr": self.base_lr,
+            "guard": self.guard.state_dict() if self.guard else None,
+            "best": best,
+            "rng": torch.get_rng_state(),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        extra = checkpoint.get("rnnkit", {})
+        self.carry = _unpack_state(extra.get("carry"))
+        self.base_lr = extra.get("base_lr", self.base_lr)
+        if self.guard and extra.get("guard"):
+            self.guard.load_state_dict(extra["guard"])
+        best = extra.get("best")
+        self._best = None if best is None else {**best, "carry": _unpack_state(best["carry"])}
+        if extra.get("rng") is not None:
+            torch.set_rng_state(extra["rng"])

@@ -1,0 +1,122 @@
+"""The training engine on a tiny language model: resume, divergence recovery."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from rnnkit.data import StreamWindows, batchify
+from rnnkit.tasks._lm import LanguageModel, LMConfig, lm_loss
+from rnnkit.train import Batches, FixedBatches, RecurrentTask, TrainConfig, fit
+
+TEXT_IDS = torch.randint(0, 12, (6000,), generator=torch.Generator().manual_seed(0))
+
+
+def _batches(ids: torch.Tensor, batch_size: int = 8, bptt: int = 16) -> Batches:
+    def make_epoch(epoch, rank, world):
+        return StreamWindows(batchify(ids, batch_size), bptt)
+
+    return Batches(
+        make_epoch, lambda rank, world: len(StreamWindows(batchify(ids, batch_size), bptt))
+    )
+
+
+def _model(seed: int = 0) -> LanguageModel:
+    torch.manual_seed(seed)
+    return LanguageModel(LMConfig(vocab_size=12, hidden_size=24, num_layers=1))
+
+
+def _cfg(**kw) -> TrainConfig:
+    base = {
+        "max_steps": 20,
+        "batch_size": 8,
+        "lr": 3e-3,
+        "warmup_steps": 3,
+        "progress": False,
+        "log_every": 1,
+    }
+    return TrainConfig(**{**base, **kw})
+
+
+class Interrupted(RecurrentTask):
+    """Stops after ``stop_at`` steps, as a killed job or --max-time would, mid-epoch."""
+
+    stop_at: int | None = None
+
+    def training_step(self, batch, batch_idx):
+        super().training_step(batch, batch_idx)
+        if self.stop_at is not None and self.global_step >= self.stop_at:
+            self.trainer.should_stop = True
+
+
+def test_resume_equals_an_uninterrupted_run(tmp_path):
+    whole = RecurrentTask(_model(), lm_loss, _cfg(max_steps=24), stateful=True)
+    fit(whole, _batches(TEXT_IDS), None, tmp_path / "whole")
+
+    first = Interrupted(_model(), lm_loss, _cfg(max_steps=24), stateful=True)
+    first.stop_at = 11  # mid-epoch: an epoch here is 47 batches
+    fit(first, _batches(TEXT_IDS), None, tmp_path / "split")
+    second = RecurrentTask(_model(seed=123), lm_loss, _cfg(max_steps=24), stateful=True)
+    trainer = fit(second, _batches(TEXT_IDS), None, tmp_path / "split", resume=True)
+
+    assert trainer.global_step == 24
+    for (name, a), b in zip(whole.model.state_dict().items(), second.model.state_dict().values()):
+        torch.testing.assert_close(b, a, rtol=0, atol=1e-6, msg=name)
+    torch.testing.assert_close(second.carry.h, whole.carry.h, rtol=0, atol=1e-6)
+
+
+def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path):
+    task = RecurrentTask(_model(), lm_loss, _cfg(), stateful=True)
+    with pytest.raises(ValueError, match=r"no .*last\.ckpt"):
+        fit(task, _batches(TEXT_IDS), None, tmp_path, resume=True)
+
+
+def test_guard_recovers_from_an_injected_nan(tmp_path, capsys):
+    calls = {"n": 0}
+
+    def poisoned(logits, y):
+        loss, n = lm_loss(logits, y)
+        calls["n"] += 1
+        if calls["n"] == 12:  # one bad step in the middle of the run
+            loss = loss * torch.tensor(math.nan)
+        return loss, n
+
+    task = RecurrentTask(_model(), poisoned, _cfg(max_steps=20), stateful=True)
+    trainer = fit(task, _batches(TEXT_IDS), None, tmp_path)
+    assert task.guard.strikes == 1
+    assert task.base_lr == pytest.approx(3e-3 / 2)
+    assert trainer.global_step == 20  # the bad step did not count, training went on
+    assert all(torch.isfinite(p).all() for p in task.model.parameters())
+    assert "rolled back" in capsys.readouterr().err
+
+
+def test_guard_rolls_back_a_gradual_validation_climb_to_the_best_model(tmp_path):
+    # A validation loss that rises smoothly from the 4th validation on, whatever the model
+    # does: the guard must roll back to the best snapshot, not to a recent one.
+    val = FixedBatches(StreamWindows(batchify(TEXT_IDS[:2000], 4), 16))
+    seen = {"evals": 0, "rollbacks": []}
+
+    class Drifting(RecurrentTask):
+        def on_validation_epoch_start(self):
+            super().on_validation_epoch_start()
+            seen["evals"] += 1
+
+        def validation_step(self, batch, batch_idx):
+            super().validation_step(batch, batch_idx)
+            self._val_sum += max(0, seen["evals"] - 3) * 0.4 * batch[1].numel()
+
+        def _rollback(self, snap, reason):
+            super()._rollback(snap, reason)
+            after = {k: v.clone() for k, v in self.model.state_dict().items()}
+            seen["rollbacks"].append((reason, snap is self._best, after, snap["model"]))
+
+    task = Drifting(_model(), lm_loss, _cfg(max_steps=60, val_every=6), stateful=True)
+    fit(task, _batches(TEXT_IDS), val, tmp_path)
+    assert seen["rollbacks"], "the climb was not caught"
+    reason, to_best, after, snap = seen["rollbacks"][0]
+    assert "climbed" in reason and to_best
+    for k in snap:
+        torch.testing.assert_close(after[k], snap[k], rtol=0, atol=0)
+    assert task.base_lr < 3e-3
