@@ -10,4 +10,28 @@ from .nn import LSTMState as LSTMState
 
 __version__ = "0.1.0"
 
-__all__ = ["GRU", "LSTM", "RNN", "LSTMState", "__version__", "functional", "kernels", "nn"]
+# Applications import Lightning and friends: load them on first use, so that
+# `import rnnkit` for the layers stays light.
+_LAZY = {"TextGenerator": "rnnkit.tasks.textgen", "load": "rnnkit.io"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'rnnkit' has no attribute {name!r}")
+
+
+__all__ = [
+    "GRU",
+    "LSTM",
+    "RNN",
+    "LSTMState",
+    "TextGenerator",
+    "__version__",
+    "functional",
+    "kernels",
+    "load",
+    "nn",
+]

@@ -1,16 +1,17 @@
 """The ``rnnkit`` command line.
 
-Every command turns a user mistake (``ValueError``, ``FileNotFoundError``) into one line on
-stderr and exit status 2, never a traceback.
+Every command turns a user mistake (``ValueError``, ``OSError`` such as a missing or
+unreadable file) into one line on stderr and exit status 2, never a traceback.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 
-from .quickstart import quickstart as _quickstart
+from . import textgen as _textgen
 
 app = typer.Typer(
     name="rnnkit",
@@ -21,14 +22,33 @@ app = typer.Typer(
 )
 
 
+app.add_typer(_textgen.app, name="textgen")
+
+
 @app.command()
 def quickstart(
+    out: Path = typer.Option(Path("runs/quickstart"), "--out", help="Model directory."),
+    max_time: str = typer.Option("150s", "--max-time", help="Training time: 90s, 5m, ..."),
+    threads: int = typer.Option(0, help="torch threads (0: torch's default)."),
+    seed: int = typer.Option(0, help="Random seed."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
+) -> None:
+    """Train a character-level LSTM for a few minutes, then generate text with it."""
+    from .quickstart import quickstart as run
+
+    run(out=out, max_time=max_time, threads=threads, seed=seed, progress=progress)
+
+
+@app.command()
+def tour(
     seconds: float = typer.Option(20.0, help="Training time budget of the demo, in seconds."),
     threads: int = typer.Option(0, help="torch threads (0: torch's default)."),
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
     """Show the layers at work: parity with torch.nn, backend choice, training, streaming."""
-    _quickstart(seconds=seconds, threads=threads, seed=seed)
+    from .tour import tour as run
+
+    run(seconds=seconds, threads=threads, seed=seed)
 
 
 @app.command()
@@ -41,22 +61,30 @@ def version() -> None:
     typer.echo(f"rnnkit {__version__} (torch {torch.__version__})")
 
 
+def _is_usage_error(e: Exception) -> bool:
+    # typer vendors its own copy of click, so match click's exception class by name.
+    return any(c.__name__ == "ClickException" for c in type(e).__mro__)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``rnnkit`` script."""
     try:
         app(args=argv, standalone_mode=False)
-    except (ValueError, FileNotFoundError, IsADirectoryError) as e:
-        print(f"rnnkit: error: {e}", file=sys.stderr)
+    except (ValueError, OSError) as e:  # user mistakes and unreadable inputs: one line
+        msg = (
+            str(e)
+            if not isinstance(e, OSError) or not e.filename
+            else (f"{e.filename}: {e.strerror}")
+        )
+        print(f"rnnkit: error: {msg}", file=sys.stderr)
         return 2
     except typer.Exit as e:
         return e.exit_code
     except typer.Abort:
         print("rnnkit: aborted", file=sys.stderr)
         return 130
-    except Exception as e:  # click's own usage errors
-        import click
-
-        if isinstance(e, click.ClickException):
+    except Exception as e:
+        if _is_usage_error(e):  # a missing or malformed option: one line too
             print(f"rnnkit: error: {e.format_message()}", file=sys.stderr)
             return 2
         raise

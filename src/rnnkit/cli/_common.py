@@ -1,0 +1,30 @@
+"""Options every ``train`` command shares, with the same names everywhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+OUT = typer.Option(..., "--out", help="Model directory to write (created if missing).")
+MAX_TIME = typer.Option(None, "--max-time", help="Stop after this long: 90s, 5m, 1h.")
+MAX_EPOCHS = typer.Option(None, "--max-epochs", help="Stop after this many epochs.")
+MAX_STEPS = typer.Option(None, "--max-steps", help="Stop after this many optimizer steps.")
+BATCH_SIZE = typer.Option(32, "--batch-size", help="Sequences per batch (per device).")
+LR = typer.Option(2e-3, "--lr", help="Peak learning rate (AdamW, warm-up then cosine).")
+SEED = typer.Option(0, "--seed", help="Random seed.")
+DEVICES = typer.Option("1", "--devices", help="Devices: a count, or 'auto' (Lightning).")
+STRATEGY = typer.Option("auto", "--strategy", help="Lightning strategy, e.g. ddp.")
+ACCELERATOR = typer.Option("auto", "--accelerator", help="cpu, gpu or auto.")
+RESUME = typer.Option(False, "--resume", help="Continue the run saved in --out/last.ckpt.")
+PROGRESS = typer.Option(True, "--progress/--no-progress", help="Show a progress bar.")
+VAL_EVERY = typer.Option(None, "--val-every", help="Validate every N steps (default: per epoch).")
+ENCODING = typer.Option("utf-8", "--encoding", help="Text encoding of the input files.")
+
+
+def train_options(**values: Any) -> dict[str, Any]:
+    """The trainer's keyword options from the shared CLI values (None means default)."""
+    devices = values.pop("devices", "1")
+    if devices is not None:
+        values["devices"] = int(devices) if str(devices).isdigit() else devices
+    return {k: v for k, v in values.items() if v is not None}

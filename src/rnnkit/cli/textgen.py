@@ -1,0 +1,126 @@
+"""``rnnkit textgen train | eval | predict``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from . import _common as C
+
+app = typer.Typer(
+    help="Character-, word- or BPE-level language models that generate text.", no_args_is_help=True
+)
+
+
+@app.command()
+def train(
+    data: str = typer.Argument(
+        ..., help="A text file, a folder of .txt files, or a dataset name (tinyshakespeare, ptb)."
+    ),
+    out: Path = C.OUT,
+    level: str = typer.Option("char", help="char, word or bpe."),
+    cell: str = typer.Option("lstm", help="lstm, gru or rnn."),
+    hidden_size: int = typer.Option(256, help="Hidden units per layer."),
+    num_layers: int = typer.Option(2, help="Stacked layers."),
+    embedding_size: int = typer.Option(None, help="Embedding width (default: hidden size)."),
+    dropout: float = typer.Option(0.0, help="Dropout between layers."),
+    recurrent_dropout: float = typer.Option(0.0, help="Variational dropout on h fed back."),
+    weight_drop: float = typer.Option(0.0, help="DropConnect on the recurrent weights."),
+    zoneout: float = typer.Option(0.0, help="Zoneout probability."),
+    embedding_dropout: float = typer.Option(0.0, help="Drop whole words from the embedding."),
+    output_dropout: float = typer.Option(0.0, help="Locked dropout before the output layer."),
+    tie_weights: bool = typer.Option(False, help="Share embedding and output weights."),
+    bptt: int = typer.Option(64, help="Tokens per truncated-BPTT window."),
+    stateful: bool = typer.Option(True, help="Carry the hidden state across windows."),
+    val_fraction: float = typer.Option(0.1, help="Last fraction of a single text held out."),
+    max_time: str = C.MAX_TIME,
+    max_epochs: int = C.MAX_EPOCHS,
+    max_steps: int = C.MAX_STEPS,
+    batch_size: int = C.BATCH_SIZE,
+    lr: float = C.LR,
+    seed: int = C.SEED,
+    devices: str = C.DEVICES,
+    strategy: str = C.STRATEGY,
+    accelerator: str = C.ACCELERATOR,
+    resume: bool = C.RESUME,
+    progress: bool = C.PROGRESS,
+    val_every: int = C.VAL_EVERY,
+    encoding: str = C.ENCODING,
+) -> None:
+    """Train a language model on DATA and write it to --out."""
+    from ..data import read_splits, read_text, split_text
+
+    if data == "ptb":
+        splits = read_splits("ptb", encoding=encoding)
+        train_text, val_text = splits["train"], splits["valid"]
+    else:
+        train_text, val_text = split_text(read_text(data, encoding=encoding), val_fraction)
+    from ..tasks.textgen import TextGenerator  # after the data: bad input fails fast
+
+    if resume:
+        gen = TextGenerator.load(out) if (out / "config.json").is_file() else None
+        if gen is None:
+            raise ValueError(f"--resume: {out} holds no model yet; train without --resume")
+    else:
+        gen = TextGenerator(level=level, cell=cell, hidden_size=hidden_size,
+                            num_layers=num_layers, embedding_size=embedding_size,
+                            dropout=dropout, recurrent_dropout=recurrent_dropout,
+                            weight_drop=weight_drop, zoneout=zoneout,
+                            embedding_dropout=embedding_dropout, output_dropout=output_dropout,
+                            tie_weights=tie_weights, bptt=bptt, stateful=stateful)  # fmt: skip
+    options = C.train_options(max_time=max_time, max_epochs=max_epochs, max_steps=max_steps,
+                              batch_size=batch_size, lr=lr, seed=seed, devices=devices,
+                              strategy=strategy, accelerator=accelerator, progress=progress,
+                              val_every=val_every)  # fmt: skip
+    gen.fit(train_text, val_text, out=out, resume=resume, **options)
+    best = gen.metrics.get("best_val_loss")
+    if best is not None:
+        typer.echo(f"best validation loss {best:.4f} nats/token")
+    typer.echo(f"model written to {out}; generate with: rnnkit textgen predict {out} --prompt ...")
+
+
+@app.command("eval")
+def evaluate(
+    model_dir: Path = typer.Argument(..., help="A model directory written by train."),
+    data: str = typer.Argument(..., help="A text file, folder, or dataset name (ptb: test)."),
+    mode: str = typer.Option("stream", help="stream (carried state) or windows (zero state)."),
+    window: int = typer.Option(64, help="Window length for --mode windows."),
+    encoding: str = C.ENCODING,
+) -> None:
+    """Cross-entropy, perplexity and bits per character of MODEL_DIR on DATA."""
+    from ..data import read_splits, read_text
+    from ..tasks.textgen import TextGenerator
+
+    gen = TextGenerator.load(model_dir)
+    text = read_splits("ptb", encoding)["test"] if data == "ptb" else read_text(data, encoding)
+    m = gen.evaluate(text, mode=mode, window=window)
+    typer.echo(
+        f"loss {m['loss']:.4f} nats/token  perplexity {m['perplexity']:.2f}  "
+        f"bits/char {m['bits_per_char']:.4f}  ({m['tokens']} tokens, {mode})"
+    )
+
+
+@app.command()
+def predict(
+    model_dir: Path = typer.Argument(..., help="A model directory written by train."),
+    prompt: str = typer.Option("", help="Text to start from."),
+    max_new_tokens: int = typer.Option(200, help="Tokens to generate."),
+    temperature: float = typer.Option(0.8, help="Sampling temperature (0: greedy)."),
+    top_k: int = typer.Option(None, help="Sample among the k most likely tokens."),
+    top_p: float = typer.Option(None, help="Nucleus sampling mass."),
+    seed: int = typer.Option(None, help="Random seed for reproducible text."),
+    output: Path = typer.Option(None, "--output", help="Write the text here, not stdout."),
+) -> None:
+    """Generate text from MODEL_DIR, streaming it as it comes."""
+    from ..tasks.textgen import TextGenerator
+
+    gen = TextGenerator.load(model_dir)
+    pieces = gen.stream(prompt, max_new_tokens, temperature, top_k, top_p, seed)
+    if output is not None:
+        output.write_text(prompt + "".join(pieces), encoding="utf-8")
+        return
+    typer.echo(prompt, nl=False)
+    for piece in pieces:
+        typer.echo(piece, nl=False)
+    typer.echo()

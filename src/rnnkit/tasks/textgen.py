@@ -1,0 +1,320 @@
+"""Text generation: character-, word- or BPE-level recurrent language models.
+
+``TextGenerator`` trains on a text (a path, a folder of ``.txt`` files, a registered
+dataset name, or a string you pass in Python), evaluates cross-entropy, perplexity and
+bits per character, and generates text one token at a time through the layers' streaming
+``step()``, so the prompt is read once and never re-run.
+
+Training is stateful truncated BPTT (Zaremba et al. 2014): the text is cut into
+``batch_size`` contiguous streams walked ``bptt`` tokens at a time, with the hidden state
+carried (detached) from one window to the next. ``stateful=False`` instead starts every
+window from zero at a random offset per epoch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .. import io
+from ..data import (
+    StreamWindows,
+    batchify,
+    chunk_windows,
+    make_tokenizer,
+    shard_stream,
+    tokenizer_from_dict,
+)
+from ..sampling import sample_next
+from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, fit
+from ._lm import LanguageModel, LMConfig, lm_loss
+
+TASK = "textgen"
+LEVELS = ("char", "word", "bpe")
+
+
+class TextGenerator:
+    """A recurrent language model that learns a text and writes more of it.
+
+    Args:
+        level: ``"char"``, ``"word"`` (Penn Treebank convention: ``<eos>`` per line,
+            ``<unk>`` for rare words) or ``"bpe"`` (the ``tokenizers`` library).
+        cell, hidden_size, num_layers, embedding_size, dropout, input_dropout,
+        recurrent_dropout, weight_drop, zoneout, layer_norm: the rnnkit layer's options.
+        embedding_dropout: drop whole words from the embedding (AWD-LSTM).
+        output_dropout: locked dropout on the last layer's output.
+        tie_weights: share the embedding with the output layer.
+        bptt: tokens per training window.
+        stateful: carry the hidden state across windows (truncated BPTT).
+        min_freq, max_vocab: word-level vocabulary limits; bpe_vocab_size for BPE.
+
+    Example::
+
+        gen = rnnkit.TextGenerator(level="char", hidden_size=256)
+        gen.fit(text, max_time="2m")
+        print(gen.generate("ROMEO:", max_new_tokens=200, temperature=0.8, seed=0))
+    """
+
+    def __init__(self, level: str = "char", cell: str = "lstm", hidden_size: int = 256,
+                 num_layers: int = 2, embedding_size: int | None = None, dropout: float = 0.0,
+                 input_dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 weight_drop: float = 0.0, zoneout: float = 0.0, layer_norm: bool = False,
+                 embedding_dropout: float = 0.0, output_dropout: float = 0.0,
+                 tie_weights: bool = False, bptt: int = 64, stateful: bool = True,
+                 min_freq: int = 1, max_vocab: int | None = None, bpe_vocab_size: int = 1024,
+                 impl: str = "auto") -> None:  # fmt: skip
+        if level not in LEVELS:
+            raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+        if bptt < 1:
+            raise ValueError(f"bptt must be positive, got {bptt}")
+        self.level, self.bptt, self.stateful = level, bptt, stateful
+        self.tokenizer_options = {"char": {}, "word": {"min_freq": min_freq, "max_size": max_vocab},
+                                  "bpe": {"vocab_size": bpe_vocab_size}}[level]  # fmt: skip
+        self.model_options = {
+            "cell": cell, "hidden_size": hidden_size, "num_layers": num_layers,
+            "embedding_size": embedding_size, "dropout": dropout,
+            "input_dropout": input_dropout, "recurrent_dropout": recurrent_dropout,
+            "weight_drop": weight_drop, "zoneout": zoneout, "layer_norm": layer_norm,
+            "embedding_dropout": embedding_dropout, "output_dropout": output_dropout,
+            "tie_weights": tie_weights, "impl": impl,
+        }  # fmt: skip
+        LMConfig(vocab_size=2, **self.model_options)  # validate the options now
+        self.tokenizer: Any = None
+        self.model: LanguageModel | None = None
+        self.metrics: dict[str, Any] = {}
+        self.train_config: TrainConfig | None = None
+
+    # ------------------------------------------------------------------ training
+    def fit(
+        self,
+        train_text: str,
+        val_text: str | None = None,
+        out: str | Path | None = None,
+        resume: bool = False,
+        **train_options: Any,
+    ) -> TextGenerator:
+        """Train on ``train_text`` (validated on ``val_text``, or its last 10%).
+
+        ``out`` is the model directory (logs, checkpoints, and the model at the end);
+        ``train_options`` are :class:`rnnkit.train.TrainConfig` fields (``max_time="5m"``,
+        ``max_epochs``, ``max_steps``, ``batch_size``, ``lr``, ``seed``, ``devices``, ...).
+        """
+        if not {"max_epochs", "max_steps", "max_time"} & set(train_options):
+            train_options = {**train_options, "max_epochs": 1}
+        cfg = TrainConfig.from_options(**train_options)
+        if val_text is None:
+            cut = int(len(train_text) * 0.9)
+            train_text, val_text = train_text[:cut], train_text[cut:]
+        if not train_text.strip():
+            raise ValueError("the training text is empty")
+        if self.tokenizer is None or not resume:
+            self.tokenizer = make_tokenizer(self.level, train_text, **self.tokenizer_options)
+        train_ids = self._encode(train_text, "training text")
+        val_ids = self._encode(val_text, "validation text", unknown_ok=True) if val_text else None
+        if self.model is None or not resume:
+            self.model = LanguageModel(LMConfig(self.tokenizer.vocab_size, **self.model_options))
+        self.train_config = cfg
+        task = RecurrentTask(self.model, lm_loss, cfg, stateful=self.stateful)
+        train = _stream_batches(train_ids, cfg.batch_size, self.bptt, self.stateful, cfg.seed)
+        val = None
+        if val_ids is not None and val_ids.numel() > 2:
+            val_bs = max(1, min(cfg.batch_size, (val_ids.numel() - 1) // (2 * self.bptt)))
+            val = FixedBatches(StreamWindows(batchify(val_ids, val_bs), self.bptt))
+        out_dir = Path(out) if out is not None else _scratch_dir()
+        trainer = fit(task, train, val, out_dir, resume=resume)
+        best = out_dir / "checkpoints" / "best.ckpt"
+        if val is not None and best.is_file() and task.stopped_reason is None:
+            state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
+            self.model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
+        self.model.eval()
+        self.metrics = {"train_steps": int(trainer.global_step), "history": task.history}
+        if task.history:
+            self.metrics["best_val_loss"] = min(h["val_loss"] for h in task.history)
+        if task.stopped_reason:
+            self.metrics["stopped_reason"] = task.stopped_reason
+        if out is not None and trainer.global_rank == 0:
+            self.save(out_dir)
+        return self
+
+    def _encode(self, text: str, what: str, unknown_ok: bool = False) -> torch.Tensor:
+        tok = self.tokenizer
+        if unknown_ok and self.level == "char":
+            known = set(tok.to_dict()["chars"])
+            text = "".join(ch for ch in text if ch in known)
+        ids = torch.tensor(tok.encode(text), dtype=torch.long)
+        if ids.numel() < 2:
+            raise ValueError(f"the {what} is too short: {ids.numel()} tokens")
+        return ids
+
+    # ------------------------------------------------------------------ evaluation
+    @torch.no_grad()
+    def evaluate(
+        self, text: str, mode: str = "stream", window: int = 64, batch_size: int = 64
+    ) -> dict[str, float]:
+        """Cross-entropy (nats/token), perplexity and bits per character on ``text``.
+
+        ``mode="stream"``: one pass through the whole text with the state carried (the
+        RNN's natural measure). ``mode="windows"``: non-overlapping ``window``-token
+        pieces, each from a zero state (what a fixed-context model sees).
+        """
+        model = self._ready()
+        ids = self._encode(text, "evaluation text")
+        total, count = 0.0, 0
+        if mode == "stream":
+            state = None
+            for x, y in StreamWindows(ids.view(1, -1), 256):
+                logits, state = model(x, state)
+                loss, n = lm_loss(logits, y)
+                total, count = total + float(loss) * n, count + n
+        elif mode == "windows":
+            xs, ys = chunk_windows(ids, window)
+            for i in range(0, xs.shape[0], batch_size):
+                logits, _ = model(xs[i : i + batch_size])
+                loss, n = lm_loss(logits, ys[i : i + batch_size])
+                total, count = total + float(loss) * n, count + n
+        else:
+            raise ValueError(f"mode must be 'stream' or 'windows', got {mode!r}")
+        loss = total / count
+        chars = len(text) * count / ids.numel()  # characters whose tokens were predicted
+        return {"loss": loss, "perplexity": math.exp(min(loss, 700)), "tokens": count,
+                "bits_per_char": total / math.log(2) / chars}  # fmt: skip
+
+    # ------------------------------------------------------------------ generation
+    def generate(
+        self,
+        prompt: str = "",
+        max_new_tokens: int = 200,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+    ) -> str:
+        """The prompt followed by ``max_new_tokens`` sampled tokens (reproducible with ``seed``)."""
+        pieces = self.stream(prompt, max_new_tokens, temperature, top_k, top_p, seed)
+        return prompt + "".join(pieces)
+
+    @torch.no_grad()
+    def stream(
+        self,
+        prompt: str = "",
+        max_new_tokens: int = 200,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+    ) -> Iterator[str]:
+        """Yield generated text piece by piece. The prompt is read once; each new token is
+        one ``step()`` of the network with the carried state."""
+        if max_new_tokens < 0:
+            raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+        model = self._ready()
+        ids = self.tokenizer.encode(prompt) if prompt else []
+        if self.level == "word" and ids and prompt and not prompt.endswith("\n"):
+            ids = ids[:-1]  # the word tokenizer ends every line with <eos>: not yet
+        if not ids:
+            ids = [self._start_id()]
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        logits, state = model(torch.tensor([ids]))
+        logits = logits[:, -1]
+        produced: list[int] = []
+        emitted = ""
+        for _ in range(max_new_tokens):
+            token = sample_next(logits, temperature=temperature, top_k=top_k, top_p=top_p,
+                                generator=gen)  # fmt: skip
+            produced.append(int(token))
+            text = self.tokenizer.decode(produced)
+            if self.level == "word":
+                text = text.replace(" \n", "\n")
+            if text.startswith(emitted) and len(text) > len(emitted):
+                yield text[len(emitted) :]
+                emitted = text
+            logits, state = model.step(token, state)
+
+    def _start_id(self) -> int:
+        d = self.tokenizer.to_dict()
+        if self.level == "char" and "\n" in d.get("chars", []):
+            return self.tokenizer.encode("\n")[0]
+        if self.level == "word":
+            return self.tokenizer.eos_id
+        return 0
+
+    def _ready(self) -> LanguageModel:
+        if self.model is None:
+            raise ValueError("this TextGenerator is not trained yet: call fit() or load()")
+        self.model.eval()
+        return self.model
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write the model directory (config.json, model.safetensors, metrics.json)."""
+        model = self._ready()
+        config = {
+            "level": self.level, "bptt": self.bptt, "stateful": self.stateful,
+            "tokenizer_options": self.tokenizer_options, "model": model.config.to_dict(),
+            "tokenizer": self.tokenizer.to_dict(),
+            "train": self.train_config.to_dict() if self.train_config else None,
+        }  # fmt: skip
+        metrics = {k: v for k, v in self.metrics.items() if k != "history"}
+        return io.save_model_dir(path, task=TASK, config=config, model=model, metrics=metrics)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TextGenerator:
+        """Load a model directory written by :meth:`save` (no pickle is ever read)."""
+        config = io.read_config(path)
+        if config.get("task") != TASK:
+            raise ValueError(f"{path} holds a {config.get('task')!r} model, not {TASK!r}")
+        model_cfg = LMConfig(**config["model"])
+        options = {k: v for k, v in dataclasses.asdict(model_cfg).items() if k != "vocab_size"}
+        self = cls.__new__(cls)
+        self.level, self.bptt, self.stateful = config["level"], config["bptt"], config["stateful"]
+        self.tokenizer_options = config.get("tokenizer_options", {})
+        self.model_options = options
+        self.tokenizer = tokenizer_from_dict(config["tokenizer"])
+        self.model = LanguageModel(model_cfg)
+        io.load_weights(path, self.model)
+        self.model.eval()
+        self.metrics = io.read_metrics(path)
+        train = config.get("train")
+        self.train_config = (
+            TrainConfig(**{**train, "betas": tuple(train["betas"])}) if train else None
+        )
+        return self
+
+
+def _stream_batches(ids: torch.Tensor, batch_size: int, bptt: int, stateful: bool,
+                    seed: int) -> Batches:  # fmt: skip
+    """Per rank: a contiguous shard, cut into ``batch_size`` streams, walked ``bptt`` at a time."""
+
+    def streams(rank: int, world: int) -> torch.Tensor:
+        shard = shard_stream(ids, rank, world) if world > 1 else ids
+        if shard.numel() < 2 * batch_size + 1:
+            raise ValueError(
+                f"the training text has {shard.numel()} tokens per device, too few for "
+                f"batch_size {batch_size}; use a smaller --batch-size or more text"
+            )
+        return batchify(shard, batch_size)
+
+    def make_epoch(epoch: int, rank: int, world: int):
+        windows = StreamWindows(streams(rank, world), bptt, random_offset=not stateful,
+                                seed=seed)  # fmt: skip
+        windows.set_epoch(epoch)
+        return windows
+
+    def length(rank: int, world: int) -> int:
+        return len(StreamWindows(streams(rank, world), bptt))
+
+    return Batches(make_epoch, length)
+
+
+def _scratch_dir() -> Path:
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="rnnkit-textgen-"))
+
+
+__all__ = ["TextGenerator"]

@@ -1,0 +1,204 @@
+"""The command line end to end, in subprocesses, as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+RNNKIT = Path(sys.executable).with_name("rnnkit")
+TINY = ["--hidden-size", "32", "--num-layers", "1", "--batch-size", "8", "--bptt", "16",
+        "--no-progress"]  # fmt: skip
+
+
+def run(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run([str(RNNKIT), *args], capture_output=True, text=True, timeout=timeout,
+                          env=env, stdin=subprocess.DEVNULL)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("corpus") / "text.txt"
+    lines = [f"the {w} sat on the mat and the {w} ran to the door." for w in
+             ("cat", "dog", "bird", "fox", "hen", "cow")] * 60  # fmt: skip
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(corpus, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("model")
+    r = run("textgen", "train", str(corpus), "--out", str(out), "--max-steps", "60", *TINY)
+    assert r.returncode == 0, r.stderr
+    assert "model written to" in r.stdout
+    return out
+
+
+def test_train_writes_a_model_directory(trained):
+    names = {p.name for p in trained.iterdir()}
+    assert {"config.json", "model.safetensors", "metrics.json", "last.ckpt"} <= names
+    assert list((trained / "logs").glob("version_*/metrics.csv"))
+
+
+def test_predict_is_reproducible_with_a_seed(trained, tmp_path):
+    a = run(
+        "textgen",
+        "predict",
+        str(trained),
+        "--prompt",
+        "the ",
+        "--max-new-tokens",
+        "40",
+        "--seed",
+        "1",
+    )
+    b = run(
+        "textgen",
+        "predict",
+        str(trained),
+        "--prompt",
+        "the ",
+        "--max-new-tokens",
+        "40",
+        "--seed",
+        "1",
+    )
+    assert a.returncode == 0, a.stderr
+    assert a.stdout == b.stdout and a.stdout.startswith("the ")
+    out = tmp_path / "gen.txt"
+    c = run(
+        "textgen",
+        "predict",
+        str(trained),
+        "--prompt",
+        "the ",
+        "--max-new-tokens",
+        "40",
+        "--seed",
+        "1",
+        "--output",
+        str(out),
+    )
+    assert c.returncode == 0 and out.read_text(encoding="utf-8") == a.stdout.rstrip("\n")
+
+
+def test_eval_prints_the_metrics(trained, corpus):
+    r = run("textgen", "eval", str(trained), str(corpus))
+    assert r.returncode == 0, r.stderr
+    assert "perplexity" in r.stdout and "bits/char" in r.stdout
+
+
+def test_resume_continues_the_run(trained, corpus):
+    r = run(
+        "textgen",
+        "train",
+        str(corpus),
+        "--out",
+        str(trained),
+        "--max-steps",
+        "70",
+        "--resume",
+        *TINY,
+    )
+    assert r.returncode == 0, r.stderr
+
+
+def one_line_error(r: subprocess.CompletedProcess, *needles: str) -> None:
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "Traceback" not in r.stderr
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, r.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    "content, needles",
+    [
+        (b"", ("empty",)),
+        (b"\x00\x01\x02binary\x00" * 10, ("binary",)),
+        ("caf\u00e9 au lait ".encode("latin-1") * 20, ("byte offset 3", "--encoding")),
+    ],
+    ids=["empty", "binary", "latin1"],
+)
+def test_bad_training_files_give_one_clear_line(tmp_path, content, needles):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(content)
+    one_line_error(run("textgen", "train", str(bad), "--out", str(tmp_path / "m"),
+                       "--max-steps", "2", *TINY), *needles)  # fmt: skip
+
+
+def test_wrong_encoding_can_be_overridden(tmp_path):
+    f = tmp_path / "latin.txt"
+    f.write_bytes("caf\u00e9 au lait et th\u00e9 noir. ".encode("latin-1") * 200)
+    r = run(
+        "textgen",
+        "train",
+        str(f),
+        "--out",
+        str(tmp_path / "m"),
+        "--max-steps",
+        "3",
+        "--encoding",
+        "latin-1",
+        *TINY,
+    )
+    assert r.returncode == 0, r.stderr
+
+
+def test_missing_inputs_and_unknown_prompt_characters(trained, tmp_path):
+    one_line_error(run("textgen", "train", str(tmp_path / "nope.txt"), "--out",
+                       str(tmp_path / "m"), "--max-steps", "2"), "nope.txt")  # fmt: skip
+    one_line_error(run("textgen", "predict", str(tmp_path), "--prompt", "x"), "config.json")
+    one_line_error(run("textgen", "predict", str(trained), "--prompt", "\u2603"), "unknown")
+    one_line_error(run("textgen", "train", "x.txt"), "--out")  # a usage error, one line too
+
+
+def test_help_is_complete():
+    r = run("--help")
+    assert r.returncode == 0 and "textgen" in r.stdout and "quickstart" in r.stdout
+    r = run("textgen", "train", "--help")
+    for option in (
+        "--max-time",
+        "--max-epochs",
+        "--max-steps",
+        "--batch-size",
+        "--lr",
+        "--seed",
+        "--devices",
+        "--resume",
+        "--out",
+    ):
+        assert option in r.stdout, option
+
+
+@pytest.mark.slow
+def test_two_process_ddp_on_cpu_trains_a_normal_model_directory(corpus, tmp_path):
+    out = tmp_path / "ddp"
+    r = run(
+        "textgen",
+        "train",
+        str(corpus),
+        "--out",
+        str(out),
+        "--max-steps",
+        "8",
+        "--devices",
+        "2",
+        "--strategy",
+        "ddp",
+        "--accelerator",
+        "cpu",
+        *TINY,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert {"config.json", "model.safetensors", "metrics.json"} <= {p.name for p in out.iterdir()}
+    p = run(
+        "textgen", "predict", str(out), "--prompt", "the ", "--max-new-tokens", "10", "--seed", "0"
+    )
+    assert p.returncode == 0, p.stderr
