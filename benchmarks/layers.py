@@ -123,12 +123,13 @@ class Bench:
         x = torch.randn(B, T, H, device=device, requires_grad=True)
         grad = torch.randn(B, T, H, device=device)
         head = [device, group, cell, describe({**opts, **both}), B, T, H]
-        backend = rnnkit.kernels.explain(r, x).impl
         for p in ("fwd", "fwd+bwd") if group in ("plain", "loop") else ("fwd+bwd",):
             if p == "fwd":
-                with torch.no_grad():
+                with torch.no_grad():  # the backend auto picks can depend on grad mode
+                    backend = rnnkit.kernels.explain(r, x).impl
                     t_rk, t_anchor = self.time([fwd(r, x), fwd(t, x)], device)
             else:
+                backend = rnnkit.kernels.explain(r, x).impl
                 t_rk, t_anchor = self.time([fwd_bwd(r, x, grad), fwd_bwd(t, x, grad)], device)
             rates = [f"{B * T / t_rk:,.0f}", f"{B * T / t_anchor:,.0f}"]
             self.emit(*head, p, *rates, f"{t_anchor / t_rk:.2f}", backend)

@@ -1,0 +1,89 @@
+"""Tiny Shakespeare character LM under a training-time budget, against nanoGPT's anchors.
+
+Protocol (issue "training engine and text generation"): nanoGPT's split (first 90% train,
+last 10% validation) and metric, mean cross-entropy in nats/char, reported two ways:
+
+- ``windows64``: non-overlapping 64-character windows of the whole validation text, each
+  from a zero state (the context nanoGPT's baby GPT sees);
+- ``stream``: one pass through the whole validation text with the state carried.
+
+Anchors on this 2-core machine: nanoGPT's CPU baby GPT 1.886 after 71 s; a plain 2x512
+LSTM script 1.68 (windows64) after 71 s; 1.52 (2x256, 180 s); 1.49 (2x512, 600 s).
+Targets: <= 1.60 after 71 s, <= 1.47 after 10 minutes.
+
+Run alone on the machine, from the repository root, with RNNKIT_DATA_DIR set::
+
+    python benchmarks/textgen_shakespeare.py --time 71
+    python benchmarks/textgen_shakespeare.py --time 600 --hidden 512 --layers 2
+
+The budget is wall-clock training time as Lightning's ``max_time`` counts it (periodic
+validation included), not counting data preparation or the final evaluation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from rnnkit.data import read_text, split_text
+from rnnkit.tasks.textgen import TextGenerator
+
+ANCHORS = {"nanoGPT baby GPT, 71 s": 1.886, "plain 2x512 LSTM, 71 s": 1.68,
+           "plain 2x256 LSTM, 180 s": 1.52, "plain 2x512 LSTM, 600 s": 1.49}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--time", type=float, default=71.0, help="training seconds (71)")
+    ap.add_argument("--hidden", type=int, default=512)
+    ap.add_argument("--layers", type=int, default=2)
+    ap.add_argument("--cell", default="lstm")
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--bptt", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=4e-3)
+    ap.add_argument("--dropout", type=float, default=0.0)
+    ap.add_argument("--warmup", type=int, default=30)
+    ap.add_argument("--stateful", action=argparse.BooleanOptionalAction, default=True)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default="benchmarks/out/shakespeare")
+    args = ap.parse_args(argv)
+    if not os.environ.get("RNNKIT_DATA_DIR"):
+        ap.error("set RNNKIT_DATA_DIR (e.g. ../shared/data)")
+    torch.set_num_threads(args.threads)
+
+    train, val = split_text(read_text("tinyshakespeare"), 0.1)
+    gen = TextGenerator(level="char", cell=args.cell, hidden_size=args.hidden,
+                        num_layers=args.layers, dropout=args.dropout, bptt=args.bptt,
+                        stateful=args.stateful)  # fmt: skip
+    t0 = time.perf_counter()
+    gen.fit(train, val, out=args.out, max_time=args.time, batch_size=args.batch_size,
+            lr=args.lr, warmup_steps=args.warmup, seed=args.seed, val_every=100_000,
+            progress=False)  # fmt: skip
+    train_s = time.perf_counter() - t0
+    windows = gen.evaluate(val, mode="windows", window=64)["loss"]
+    stream = gen.evaluate(val, mode="stream")["loss"]
+    result = {
+        "config": vars(args), "train_seconds": round(train_s, 1),
+        "steps": gen.metrics.get("train_steps"), "val_windows64": round(windows, 4),
+        "val_stream": round(stream, 4), "torch": torch.__version__,
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+    }  # fmt: skip
+    print(json.dumps(result))
+    for name, value in ANCHORS.items():
+        print(f"  vs {name}: {value:.3f} -> ours {windows:.3f} (windows64)")
+    Path("benchmarks/out").mkdir(parents=True, exist_ok=True)
+    with open("benchmarks/out/shakespeare.jsonl", "a") as f:
+        f.write(json.dumps(result) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
