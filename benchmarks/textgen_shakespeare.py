@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dropout", type=float, default=0.0)
     ap.add_argument("--warmup", type=int, default=30)
     ap.add_argument("--stateful", action=argparse.BooleanOptionalAction, default=True)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2, help="torch threads per process")
+    ap.add_argument("--devices", type=int, default=1, help="DDP processes (gloo on CPU)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="benchmarks/out/shakespeare")
     args = ap.parse_args(argv)
@@ -66,7 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     gen.fit(train, val, out=args.out, max_time=args.time, batch_size=args.batch_size,
             lr=args.lr, warmup_steps=args.warmup, seed=args.seed, val_every=100_000,
-            progress=False)  # fmt: skip
+            progress=False, devices=args.devices, accelerator="cpu",
+            strategy="ddp" if args.devices > 1 else "auto")  # fmt: skip
+    if gen.model is None or int(os.environ.get("LOCAL_RANK", "0")) != 0:
+        return 0  # DDP: only rank 0 evaluates and reports
     train_s = time.perf_counter() - t0
     windows = gen.evaluate(val, mode="windows", window=64)["loss"]
     stream = gen.evaluate(val, mode="stream")["loss"]

@@ -120,3 +120,28 @@ def test_guard_rolls_back_a_gradual_validation_climb_to_the_best_model(tmp_path)
     for k in snap:
         torch.testing.assert_close(after[k], snap[k], rtol=0, atol=0)
     assert task.base_lr < 3e-3
+
+
+class Crashing(RecurrentTask):
+    crash_at = 12
+
+    def training_step(self, batch, batch_idx):
+        if self.global_step == self.crash_at:
+            raise RuntimeError("simulated crash")
+        super().training_step(batch, batch_idx)
+
+
+def test_a_killed_run_resumes_from_its_periodic_checkpoint(tmp_path):
+    whole = RecurrentTask(_model(), lm_loss, _cfg(max_steps=24), stateful=True)
+    fit(whole, _batches(TEXT_IDS), None, tmp_path / "whole")
+
+    crashed = Crashing(_model(), lm_loss, _cfg(max_steps=24, checkpoint_every=5), stateful=True)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        fit(crashed, _batches(TEXT_IDS), None, tmp_path / "run")
+    assert (tmp_path / "run" / "last.ckpt").is_file()  # written at step 10, before the kill
+    again = RecurrentTask(_model(seed=5), lm_loss, _cfg(max_steps=24, checkpoint_every=5),
+                          stateful=True)  # fmt: skip
+    trainer = fit(again, _batches(TEXT_IDS), None, tmp_path / "run", resume=True)
+    assert trainer.global_step == 24
+    for (name, a), b in zip(whole.model.state_dict().items(), again.model.state_dict().values()):
+        torch.testing.assert_close(b, a, rtol=0, atol=1e-6, msg=name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -58,11 +59,9 @@ def train(
         train_text, val_text = split_text(read_text(data, encoding=encoding), val_fraction)
     from ..tasks.textgen import TextGenerator  # after the data: bad input fails fast
 
-    if resume:
-        gen = TextGenerator.load(out) if (out / "config.json").is_file() else None
-        if gen is None:
-            raise ValueError(f"--resume: {out} holds no model yet; train without --resume")
-    else:
+    if resume and (out / "config.json").is_file():
+        gen = TextGenerator.load(out)  # a finished run: its own options
+    else:  # a new run, or one killed before it wrote config.json (same options again)
         gen = TextGenerator(level=level, cell=cell, hidden_size=hidden_size,
                             num_layers=num_layers, embedding_size=embedding_size,
                             dropout=dropout, recurrent_dropout=recurrent_dropout,
@@ -74,6 +73,8 @@ def train(
                               strategy=strategy, accelerator=accelerator, progress=progress,
                               val_every=val_every)  # fmt: skip
     gen.fit(train_text, val_text, out=out, resume=resume, **options)
+    if int(os.environ.get("LOCAL_RANK", "0")) != 0:
+        return  # DDP: the other ranks stay quiet
     best = gen.metrics.get("best_val_loss")
     if best is not None:
         typer.echo(f"best validation loss {best:.4f} nats/token")

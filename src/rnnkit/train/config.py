@@ -63,11 +63,19 @@ class TrainConfig:
     precision: str | None = None  # None: bf16-mixed on GPU, 32-true on CPU
     progress: bool = True
     log_every: int = 10
+    checkpoint_every: int | None = 200  # steps between OUT/last.ckpt saves (crash resume)
 
     def __post_init__(self) -> None:
         if self.max_epochs is None and self.max_steps is None and self.max_time is None:
             raise ValueError("set at least one of max_epochs, max_steps, max_time")
-        for name in ("max_epochs", "max_steps", "val_every", "val_batches", "early_stopping"):
+        for name in (
+            "max_epochs",
+            "max_steps",
+            "val_every",
+            "val_batches",
+            "early_stopping",
+            "checkpoint_every",
+        ):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or v <= 0):
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")

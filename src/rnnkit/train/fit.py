@@ -81,6 +81,11 @@ def fit(
         )  # fmt: skip
         if cfg.early_stopping:
             callbacks.append(EarlyStopping("val_loss", patience=cfg.early_stopping, mode="min"))
+    if cfg.checkpoint_every:  # so that a killed run can --resume, not only a finished one
+        callbacks.append(
+            ModelCheckpoint(dirpath=out, filename="last", every_n_train_steps=cfg.checkpoint_every,
+                            save_top_k=1, enable_version_counter=False)
+        )  # fmt: skip
     if cfg.progress:
         callbacks.append(_ProgressBar(refresh_rate=max(1, cfg.log_every // 2)))
     if cfg.val_every is None:
@@ -99,7 +104,7 @@ def fit(
         callbacks=callbacks,
         enable_progress_bar=cfg.progress,
         enable_model_summary=False,
-        enable_checkpointing=val is not None,
+        enable_checkpointing=any(isinstance(c, ModelCheckpoint) for c in callbacks),
         num_sanity_val_steps=0,
         limit_val_batches=cfg.val_batches if cfg.val_batches else 1.0,
         log_every_n_steps=cfg.log_every,
