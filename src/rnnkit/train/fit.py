@@ -29,6 +29,10 @@ for _name in ("lightning.pytorch", "lightning.fabric", "lightning"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
 warnings.filterwarnings("ignore", message=r".*LitLogger.*")
+# Our periodic checkpoint is meant to hold the state after the step (with the data position
+# of the batch just processed), which is what this Lightning warning describes.
+warnings.filterwarnings("ignore", message=r".*no pre-optimization state was saved.*")
+warnings.filterwarnings("ignore", message=r".*Checkpoint directory .* exists and is not empty.*")
 
 
 class _ProgressBar(TQDMProgressBar):
