@@ -15,10 +15,6 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
-def _linear(x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
-    return F.linear(x, w, b)
-
-
 def rnn_tanh_step(
     x: Tensor,
     h: Tensor,
@@ -28,7 +24,7 @@ def rnn_tanh_step(
     b_hh: Tensor | None = None,
 ) -> Tensor:
     r"""Elman RNN step: :math:`h' = \tanh(W_{ih} x + b_{ih} + W_{hh} h + b_{hh})`."""
-    return torch.tanh(_linear(x, w_ih, b_ih) + _linear(h, w_hh, b_hh))
+    return torch.tanh(F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh))
 
 
 def rnn_relu_step(
@@ -40,7 +36,7 @@ def rnn_relu_step(
     b_hh: Tensor | None = None,
 ) -> Tensor:
     r"""Elman RNN step with ReLU: :math:`h' = \max(0, W_{ih} x + b_{ih} + W_{hh} h + b_{hh})`."""
-    return torch.relu(_linear(x, w_ih, b_ih) + _linear(h, w_hh, b_hh))
+    return torch.relu(F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh))
 
 
 def lstm_step(
@@ -63,7 +59,7 @@ def lstm_step(
     Gates are stacked ``i, f, g, o`` along the first axis of ``w_ih``/``w_hh`` (``(4H, .)``).
     ``w_hr (P, H)`` is the optional projection of Sak et al. (2014), as ``proj_size`` in torch.
     """
-    gates = _linear(x, w_ih, b_ih) + _linear(h, w_hh, b_hh)
+    gates = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
     i, f, g, o = gates.chunk(4, dim=-1)
     c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
     h_new = torch.sigmoid(o) * torch.tanh(c_new)
@@ -92,8 +88,8 @@ def gru_step(
     Gates are stacked ``r, z, n`` (``(3H, .)``). ``h_in`` is ``h`` as it enters ``W_hh``
     (after recurrent dropout, Gal & Ghahramani 2016); the interpolation uses ``h`` itself.
     """
-    gi = _linear(x, w_ih, b_ih)
-    gh = _linear(h if h_in is None else h_in, w_hh, b_hh)
+    gi = F.linear(x, w_ih, b_ih)
+    gh = F.linear(h if h_in is None else h_in, w_hh, b_hh)
     return _gru_combine(gi, gh, h)
 
 

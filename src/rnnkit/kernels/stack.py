@@ -44,7 +44,7 @@ def run_stack(
     return out, tuple(torch.stack(acc) for acc in finals)
 
 
-def _recurrent_weight(layer, noise, l: int, d: int, w) -> Tensor:
+def _recurrent_weight(noise, l: int, d: int, w) -> Tensor:
     masked = noise.weight_hh[l][d]
     return w.weight_hh if masked is None else masked
 
@@ -53,7 +53,7 @@ def reference_direction(layer, l, d, x, state, lengths, noise):
     """One layer and direction through :func:`rnnkit.functional.loop.reference_loop`."""
     cfg = layer.config
     w = layer.weights(l, d)
-    w_hh = _recurrent_weight(layer, noise, l, d, w)
+    w_hh = _recurrent_weight(noise, l, d, w)
     rmask = noise.recurrent[l][d]
     eps = cfg.layer_norm_eps
 
@@ -132,7 +132,7 @@ def loop_direction(layer, l, d, x, state, lengths, noise):
     """One layer and direction through the fused loop of :mod:`rnnkit.kernels.loop`."""
     cfg = layer.config
     w = layer.weights(l, d)
-    w_hh = _recurrent_weight(layer, noise, l, d, w)
+    w_hh = _recurrent_weight(noise, l, d, w)
     eps = cfg.layer_norm_eps
     T, B, _ = x.shape
     # Input projections of all time steps in one matmul (the recurrence needs none of them).
