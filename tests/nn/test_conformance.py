@@ -52,6 +52,9 @@ LAYERS = [
     ),
     ("reference_impl", GRU, {"impl": "reference", "num_layers": 2}),
     ("loop_impl", RNN, {"impl": "loop", "recurrent_dropout": 0.2}),
+    ("chrono_lstm", LSTM, {"init": "chrono", "chrono_t_max": 50, "num_layers": 2}),
+    ("orthogonal_gru_forget_bias", GRU, {"init": "orthogonal", "forget_bias": 1.0}),
+    ("irnn", RNN, {"nonlinearity": "relu", "init": "identity"}),
 ]
 STOCHASTIC = {"input_dropout", "recurrent_dropout", "weight_drop", "zoneout", "dropout"}
 

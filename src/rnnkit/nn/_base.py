@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from .. import kernels
+from . import init
 from ._regularizers import sample_noise
 from ._state import LSTMState
 
@@ -45,6 +46,9 @@ class RecurrentConfig:
     layer_norm: bool = False
     layer_norm_eps: float = 1e-5
     impl: str = "auto"
+    init: str = "default"  # rnnkit.nn.init: default, orthogonal, identity, chrono
+    forget_bias: float | None = None
+    chrono_t_max: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -136,6 +140,7 @@ class RecurrentBase(nn.Module):
             _check_rate("zoneout", r)
         if cfg.impl not in IMPLS:
             raise ValueError(f"impl must be one of {IMPLS}, got {cfg.impl!r}")
+        init.check_init(cfg.mode, cfg.init, cfg.forget_bias, cfg.chrono_t_max, cfg.bias)
 
     def _make_params(self, l: int, d: int, factory: dict) -> list[str]:
         cfg = self.config
@@ -184,7 +189,8 @@ class RecurrentBase(nn.Module):
     def reset_parameters(self) -> None:
         """torch.nn's initialisation: every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H)).
 
-        Layer-norm gains start at 1 and their biases at 0.
+        Layer-norm gains start at 1 and their biases at 0. Then ``config.init`` and
+        ``config.forget_bias`` (:mod:`rnnkit.nn.init`).
         """
         stdv = 1.0 / math.sqrt(self.config.hidden_size)
         for name, p in self.named_parameters():
@@ -192,6 +198,7 @@ class RecurrentBase(nn.Module):
                 nn.init.ones_(p) if "_weight" in name else nn.init.zeros_(p)
             else:
                 nn.init.uniform_(p, -stdv, stdv)
+        init.apply_init(self)
 
     # ----------------------------------------------------------------- properties
     @property

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from ._base import GATES
+from .init import check_init, init_cell_
 
 
 class CellBase(nn.Module):
@@ -29,6 +30,10 @@ class CellBase(nn.Module):
         layer_norm_eps: float = 1e-5,
         device=None,
         dtype=None,
+        *,
+        init: str = "default",
+        forget_bias: float | None = None,
+        chrono_t_max: float | None = None,
     ) -> None:
         super().__init__()
         for name, v in (("input_size", input_size), ("hidden_size", hidden_size)):
@@ -36,6 +41,8 @@ class CellBase(nn.Module):
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         self.layer_norm, self.layer_norm_eps = layer_norm, layer_norm_eps
+        check_init(self.mode, init, forget_bias, chrono_t_max, bias)
+        self.init, self.forget_bias, self.chrono_t_max = init, forget_bias, chrono_t_max
         f = {"device": device, "dtype": dtype}
         G = GATES[self.mode]
         self.weight_ih = nn.Parameter(torch.empty(G * hidden_size, input_size, **f))
@@ -60,13 +67,16 @@ class CellBase(nn.Module):
         return self.MODE
 
     def reset_parameters(self) -> None:
-        """torch.nn's initialisation, U(-1/sqrt(H), 1/sqrt(H)); layer-norm gains 1, biases 0."""
+        """torch.nn's initialisation, U(-1/sqrt(H), 1/sqrt(H)); layer-norm gains 1, biases 0;
+        then ``init`` / ``forget_bias`` (:mod:`rnnkit.nn.init`)."""
         stdv = 1.0 / math.sqrt(self.hidden_size)
         for name, p in self.named_parameters():
             if name.startswith("ln_"):
                 nn.init.ones_(p) if name.endswith("_weight") else nn.init.zeros_(p)
             else:
                 nn.init.uniform_(p, -stdv, stdv)
+        init_cell_(self.mode, self.weight_hh, self.bias_ih, self.bias_hh, self.init,
+                   self.forget_bias, self.chrono_t_max)  # fmt: skip
 
     def _ln(self, part: str) -> tuple[Tensor, Tensor]:
         return getattr(self, f"ln_{part}_weight"), getattr(self, f"ln_{part}_bias")
@@ -90,6 +100,9 @@ class CellBase(nn.Module):
             s += ", bias=False"
         if self.layer_norm:
             s += ", layer_norm=True"
+        for name, default in (("init", "default"), ("forget_bias", None), ("chrono_t_max", None)):
+            if getattr(self, name) != default:
+                s += f", {name}={getattr(self, name)!r}"
         return s
 
     @classmethod

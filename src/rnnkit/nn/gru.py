@@ -56,7 +56,8 @@ class GRU(RecurrentBase):
         n_t &= \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})), \quad
         h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}
 
-    Regularizers and ``impl`` as :class:`rnnkit.nn.LSTM` (``zoneout`` takes one rate).
+    Regularizers, ``impl``, ``init`` and ``forget_bias`` as :class:`rnnkit.nn.LSTM`
+    (``zoneout`` takes one rate; the "forget" gate of a GRU is ``z``, which keeps ``h``).
     """
 
     MODES = ("GRU",)
@@ -79,6 +80,9 @@ class GRU(RecurrentBase):
         layer_norm: bool = False,
         layer_norm_eps: float = 1e-5,
         impl: str = "auto",
+        init: str = "default",
+        forget_bias: float | None = None,
+        chrono_t_max: float | None = None,
         device=None,
         dtype=None,
     ) -> None:
@@ -99,5 +103,8 @@ class GRU(RecurrentBase):
             layer_norm,
             layer_norm_eps,
             impl,
+            init,
+            forget_bias,
+            chrono_t_max,
         )
         super().__init__(cfg, device=device, dtype=dtype)

@@ -79,6 +79,9 @@ class LSTM(RecurrentBase):
         layer_norm: use the layer-normalised cell (Ba et al. 2016).
         impl: ``"auto"``, ``"native"``, ``"loop"`` or ``"reference"``
             (see :func:`rnnkit.kernels.explain`).
+        init: ``"default"`` (torch's), ``"orthogonal"`` or ``"chrono"`` (with
+            ``chrono_t_max``, Tallec & Ollivier 2018); see :mod:`rnnkit.nn.init`.
+        forget_bias: start the forget-gate bias at this value (Jozefowicz et al. 2015: 1).
 
     ``forward(x, state=None, lengths=None) -> (output, LSTMState(h, c))``;
     ``step(x_t, state=None) -> (y_t, LSTMState)`` for streaming.
@@ -105,6 +108,9 @@ class LSTM(RecurrentBase):
         layer_norm: bool = False,
         layer_norm_eps: float = 1e-5,
         impl: str = "auto",
+        init: str = "default",
+        forget_bias: float | None = None,
+        chrono_t_max: float | None = None,
         device=None,
         dtype=None,
     ) -> None:
@@ -125,6 +131,9 @@ class LSTM(RecurrentBase):
             layer_norm,
             layer_norm_eps,
             impl,
+            init,
+            forget_bias,
+            chrono_t_max,
         )
         super().__init__(cfg, device=device, dtype=dtype)
 

@@ -31,10 +31,12 @@ class RNNCell(CellBase):
         nonlinearity: str = "tanh",
         device=None,
         dtype=None,
+        *,
+        init: str = "default",
     ) -> None:
         self.MODE = _mode(nonlinearity)
         self.nonlinearity = nonlinearity
-        super().__init__(input_size, hidden_size, bias, device=device, dtype=dtype)
+        super().__init__(input_size, hidden_size, bias, device=device, dtype=dtype, init=init)
 
     def forward(self, x: Tensor, state: Tensor | None = None):
         self._check_input(x)
@@ -51,6 +53,8 @@ class RNN(RecurrentBase):
     Per layer and direction: :math:`h_t = \phi(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})`
     with :math:`\phi` = ``nonlinearity`` (tanh or relu). Regularizers and ``impl`` as
     :class:`rnnkit.nn.LSTM` (``zoneout`` takes one rate; no ``layer_norm``).
+    ``init``: ``"default"``, ``"orthogonal"``, or ``"identity"`` with ``nonlinearity="relu"``
+    (IRNN, Le et al. 2015); see :mod:`rnnkit.nn.init`.
     """
 
     MODES = ("RNN_TANH", "RNN_RELU")
@@ -72,6 +76,9 @@ class RNN(RecurrentBase):
         weight_drop: float = 0.0,
         zoneout: float = 0.0,
         impl: str = "auto",
+        init: str = "default",
+        forget_bias: float | None = None,
+        chrono_t_max: float | None = None,
         device=None,
         dtype=None,
     ) -> None:
@@ -92,6 +99,9 @@ class RNN(RecurrentBase):
             False,
             1e-5,
             impl,
+            init,
+            forget_bias,
+            chrono_t_max,
         )
         super().__init__(cfg, device=device, dtype=dtype)
 
