@@ -46,7 +46,7 @@ def test_identity_irnn():
     assert torch.equal(cell.weight_hh.detach(), torch.eye(H)) and not cell.bias_hh.any()
     # the point of IRNN: with zero input the state is carried forward unchanged
     h0 = torch.rand(1, 2, H)
-    out, h = RNN(3, H, nonlinearity="relu", init="identity")(torch.zeros(2, 7, 3), h0)
+    _, h = RNN(3, H, nonlinearity="relu", init="identity")(torch.zeros(2, 7, 3), h0)
     torch.testing.assert_close(h, h0)
 
 
