@@ -19,6 +19,12 @@ ACCELERATOR = typer.Option("auto", "--accelerator", help="cpu, gpu or auto.")
 RESUME = typer.Option(False, "--resume", help="Continue the run saved in --out/last.ckpt.")
 PROGRESS = typer.Option(True, "--progress/--no-progress", help="Show a progress bar.")
 VAL_EVERY = typer.Option(None, "--val-every", help="Validate every N steps (default: per epoch).")
+CLIP_GRAD_NORM = typer.Option(
+    1.0, "--clip-grad-norm", help="Clip the gradient norm to this (0: no norm clipping)."
+)
+CLIP_GRAD_VALUE = typer.Option(
+    None, "--clip-grad-value", help="Clip every gradient entry to [-v, v] (before the norm)."
+)
 ENCODING = typer.Option("utf-8", "--encoding", help="Text encoding of the input files.")
 
 
@@ -27,4 +33,8 @@ def train_options(**values: Any) -> dict[str, Any]:
     devices = values.pop("devices", "1")
     if devices is not None:
         values["devices"] = int(devices) if str(devices).isdigit() else devices
-    return {k: v for k, v in values.items() if v is not None}
+    clip_norm = values.pop("clip_grad_norm", None)
+    options = {k: v for k, v in values.items() if v is not None}
+    if clip_norm is not None:  # 0 turns norm clipping off
+        options["clip_grad_norm"] = None if clip_norm == 0 else clip_norm
+    return options

@@ -47,6 +47,8 @@ def train(
     resume: bool = C.RESUME,
     progress: bool = C.PROGRESS,
     val_every: int = C.VAL_EVERY,
+    clip_grad_norm: float = C.CLIP_GRAD_NORM,
+    clip_grad_value: float = C.CLIP_GRAD_VALUE,
     encoding: str = C.ENCODING,
 ) -> None:
     """Train a language model on DATA and write it to --out."""
@@ -71,7 +73,8 @@ def train(
     options = C.train_options(max_time=max_time, max_epochs=max_epochs, max_steps=max_steps,
                               batch_size=batch_size, lr=lr, seed=seed, devices=devices,
                               strategy=strategy, accelerator=accelerator, progress=progress,
-                              val_every=val_every)  # fmt: skip
+                              val_every=val_every, clip_grad_norm=clip_grad_norm,
+                              clip_grad_value=clip_grad_value)  # fmt: skip
     gen.fit(train_text, val_text, out=out, resume=resume, **options)
     if int(os.environ.get("LOCAL_RANK", "0")) != 0:
         return  # DDP: the other ranks stay quiet

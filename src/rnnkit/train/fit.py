@@ -66,8 +66,12 @@ def fit(
     val: Any | None,
     out: str | Path,
     resume: bool = False,
+    callbacks: list | None = None,
 ) -> L.Trainer:
-    """Train ``task`` on ``train`` (validating on ``val``), writing into ``out``."""
+    """Train ``task`` on ``train`` (validating on ``val``), writing into ``out``.
+
+    ``callbacks``: extra Lightning callbacks, e.g. :class:`rnnkit.diagnostics.GradientMonitor`.
+    """
     cfg, out = task.cfg, Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = None
@@ -77,7 +81,7 @@ def fit(
             raise ValueError(f"--resume: no {ckpt_path} to resume from; train without --resume")
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     task.train_batches = train
-    callbacks: list = []
+    callbacks = list(callbacks or [])
     if val is not None:
         callbacks.append(
             ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_loss",
