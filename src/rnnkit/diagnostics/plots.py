@@ -57,9 +57,15 @@ def plot_flow(flow: GradientFlow, path: str | Path, title: str = "") -> Path:
 def plot_lags(curves: dict[str, list[float]], path: str | Path, title: str = "") -> Path:
     """``curves``: label -> ``||dh_T/dh_{T-k}||`` by lag (as :attr:`LayerFlow.jacobian_norm`)."""
     fig, ax = _subplots(1, 1, figsize=(6.4, 3.6))
+    lowest, highest = 0.0, 0.0
     for label, values in curves.items():
         j0 = values[0]
-        ax.plot(range(len(values)), _log10([v / j0 for v in values]), label=label, lw=1.5)
+        ys = _log10([v / j0 for v in values])
+        ax.plot(range(len(values)), ys, label=label, lw=1.5)
+        finite = [v for v in ys if math.isfinite(v)]
+        lowest, highest = min([lowest, *finite]), max([highest, *finite])
+    # Below 1e-12 nothing is learnt any more: keep the threshold region readable.
+    ax.set_ylim(max(lowest, -12.0) - 0.5, highest + 0.5)
     ax.axhline(math.log10(HORIZON_RATIO), color="grey", ls="--", lw=0.8)
     ax.text(0, math.log10(HORIZON_RATIO), " horizon threshold 1e-3", va="bottom", fontsize=7,
             color="grey")  # fmt: skip
