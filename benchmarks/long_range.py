@@ -119,11 +119,12 @@ class Task:
         return total / x.shape[0]
 
 
-def horizon(model: Net, task: Task, n: int = 16) -> tuple[int | None, float]:
+def horizon(model: Net, task: Task, n: int = 16) -> tuple[int | None, float, list[float]]:
+    """Gradient horizon, rate per step, and ||dh_T/dh_(T-k)|| / lag 0 by lag k."""
     x, y = task.test
     flow = gradient_flow(model, (x[:n], y[:n]), lambda o, t: task.loss(o, t), n_probes=8)
     f = flow.layers[0]
-    return f.horizon, f.rate
+    return f.horizon, f.rate, [float(f"{v:.4g}") for v in f.ratio]
 
 
 def run(task_name: str, T: int, cell: str, budget: float, args) -> dict:
@@ -135,7 +136,7 @@ def run(task_name: str, T: int, cell: str, budget: float, args) -> dict:
     x0, _ = task.batch(args.batch_size)
     xin = model.embed(x0) if model.embed is not None else x0
     backend = kernels.explain(model.rnn, xin.requires_grad_()).impl
-    h0, rate0 = horizon(model, task)
+    h0, rate0, lags0 = horizon(model, task)
     m0 = task.evaluate(model)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     trained, steps, evals, best, reached = 0.0, 0, [], math.inf, None
@@ -167,14 +168,15 @@ def run(task_name: str, T: int, cell: str, budget: float, args) -> dict:
                 if args.stop_at_target:
                     break
     final = task.evaluate(model)
-    h1, rate1 = horizon(model, task)
+    h1, rate1, lags1 = horizon(model, task)
     return {"task": task_name, "T": task.T, "cell": cell, "hidden": args.hidden, "lr": lr,
             "batch_size": args.batch_size, "budget_s": budget, "train_s": round(trained, 1),
             "steps": steps, "metric": task.metric, "baseline": task.baseline, "init": m0,
             "final": final, "best": min(best, final), "reached_target": reached,
             "target": args.target, "horizon_init": h0, "rate_init": rate0,
             "horizon_trained": h1, "rate_trained": rate1, "backend": backend,
-            "diverged": diverged, "seed": args.seed, "evals": evals,
+            "diverged": diverged, "seed": args.seed, "evals": evals, "lags_init": lags0,
+            "lags_trained": lags1,
             "threads": torch.get_num_threads()}  # fmt: skip
 
 
@@ -196,6 +198,22 @@ def figure(path: Path, T: int, hidden: int, seed: int) -> None:
     plot_lags(curves, path, title=f"||dh_T/dh_(T-k)|| at initialisation, H={hidden}, T={T}")
 
 
+def trained_figure(path: Path, runs: Path, T: int) -> None:
+    """Gradient norm vs lag before and after training, from the runs recorded in ``runs``."""
+    from rnnkit.diagnostics.plots import plot_lags
+
+    rows = [json.loads(line) for line in runs.read_text().splitlines() if line.strip()]
+    curves = {}
+    for r in rows:
+        if r["T"] == T and r["task"] == "adding" and "lags_trained" in r:
+            h = r["horizon_trained"] if r["horizon_trained"] is not None else f">{T - 1}"
+            label = f"{r['cell']} ({r['train_s']:.0f}s, MSE {r['final']:.3g}): horizon {h}"
+            curves[label] = r["lags_trained"]
+    if not curves:
+        raise SystemExit(f"no adding-problem runs at T={T} with lag curves in {runs}")
+    plot_lags(curves, path, title=f"||dh_T/dh_(T-k)|| after training, adding problem, T={T}")
+
+
 def report(path: Path) -> None:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     print("| task | T | cell | budget s | steps | metric | trivial | final | best | "
@@ -206,7 +224,7 @@ def report(path: Path) -> None:
             f"{r['horizon_trained'] or '>' + str(r['T'] - 1)}")  # fmt: skip
         reached = r["reached_target"] and f"{r['reached_target'][0]}, {r['reached_target'][1]}"
         print(f"| {r['task']} | {r['T']} | {r['cell']} | {r['budget_s']:.0f} | {r['steps']} | "
-              f"{r['metric']} | {r['baseline']:.3f} | {r['final']:.4f} | {r['best']:.4f} | {h} | "
+              f"{r['metric']} | {r['baseline']:.3f} | {r['final']:.4g} | {r['best']:.4g} | {h} | "
               f"{reached or '-'} | {r['backend']} |")  # fmt: skip
 
 
@@ -229,7 +247,12 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=None, help="append JSON lines here")
     p.add_argument("--report", type=Path, default=None, help="print this file as a table")
     p.add_argument("--figure", type=Path, default=None, help="write the lag figure (PNG) here")
+    p.add_argument("--figure-from", type=Path, default=None,
+                   help="with --figure: the trained curves of these runs")  # fmt: skip
     args = p.parse_args()
+    if args.figure and args.figure_from:
+        trained_figure(args.figure, args.figure_from, args.T[0])
+        return
     if args.figure:
         torch.set_num_threads(args.threads)
         figure(args.figure, args.T[0], args.hidden, args.seed)
@@ -243,7 +266,8 @@ def main() -> None:
             t0 = time.perf_counter()
             r = run(args.task, T, cell, args.budget, args)
             r["wall_s"] = round(time.perf_counter() - t0, 1)
-            print(json.dumps({k: v for k, v in r.items() if k != "evals"}), flush=True)
+            brief = {k: v for k, v in r.items() if k not in ("evals", "lags_init", "lags_trained")}
+            print(json.dumps(brief), flush=True)
             if args.out:
                 with args.out.open("a") as f:
                     f.write(json.dumps(r) + "\n")
