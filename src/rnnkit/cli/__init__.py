@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from . import forecast as _forecast
 from . import textgen as _textgen
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app = typer.Typer(
 
 
 app.add_typer(_textgen.app, name="textgen")
+app.add_typer(_forecast.app, name="forecast")
 
 
 @app.command()
