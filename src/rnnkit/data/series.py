@@ -50,6 +50,7 @@ class Series:
     notes: list[str] = dataclasses.field(default_factory=list)
     long_format: dict[str, Any] | None = None  # {"id_col", "ids", "target"} for long input
     start_index: int = 0  # row-index time axis: position of the first row
+    time_col: str | None = None  # the column the time axis came from
 
     def __len__(self) -> int:
         return self.values.shape[0]
@@ -132,6 +133,8 @@ def to_series(
         time_col = "__time__"
     if time_col is None:
         time_col = next((c for c in df.columns if c.lower() in TIME_NAMES), None)
+        dated = [c for c in df.columns if pd.api.types.is_datetime64_any_dtype(df[c])]
+        time_col = time_col or (dated[0] if len(dated) == 1 else None)
     elif time_col not in df.columns:
         raise ValueError(f"expected a time column {time_col!r}; the columns are {list(df.columns)}")
     covariates = list(covariates or [])
@@ -172,7 +175,8 @@ def to_series(
     table = _check_finite(table, fill, notes)
     values = table[targets].to_numpy(np.float64)
     cov = table[covariates].to_numpy(np.float64) if covariates else None
-    return Series(values, list(targets), time, freq, cov, covariates, notes, long_info)
+    return Series(values, list(targets), time, freq, cov, covariates, notes, long_info,
+                  time_col=time_col)  # fmt: skip
 
 
 def _pivot_long(df, time_col, id_col, targets, covariates):
@@ -395,9 +399,10 @@ def ratio_borders(n_rows: int, lookback: int, ratios: tuple[float, float, float]
             "test": (n_rows - n_test - lookback, n_rows)}  # fmt: skip
 
 
-def calendar_features(index: pd.Index, freq: str | None) -> np.ndarray:
+def calendar_features(index: pd.Index, freq: str | None, yearly: bool = True) -> np.ndarray:
     """Known-future calendar features ``(T, K)``: sin/cos of the hour of day (sub-daily
-    data), of the day of week (daily or finer) and of the day of year. A row-index time
+    data), of the day of week (daily or finer) and, with ``yearly``, of the day of year (a
+    model sees it generalize only from more than a year of training data). A row-index time
     axis has none (``K = 0``)."""
     if not isinstance(index, pd.DatetimeIndex):
         return np.zeros((len(index), 0))
@@ -408,8 +413,11 @@ def calendar_features(index: pd.Index, freq: str | None) -> np.ndarray:
         cols += [np.sin(2 * np.pi * hour / 24), np.cos(2 * np.pi * hour / 24)]
     if step is None or step <= pd.Timedelta(days=1):
         cols += [np.sin(2 * np.pi * index.day_of_week / 7), np.cos(2 * np.pi * index.day_of_week / 7)]
-    day = index.day_of_year - 1
-    cols += [np.sin(2 * np.pi * day / 365.25), np.cos(2 * np.pi * day / 365.25)]
+    if yearly:
+        day = index.day_of_year - 1
+        cols += [np.sin(2 * np.pi * day / 365.25), np.cos(2 * np.pi * day / 365.25)]
+    if not cols:
+        return np.zeros((len(index), 0))
     return np.stack([np.asarray(c, dtype=np.float64) for c in cols], axis=1)
 
 

@@ -130,8 +130,8 @@ class Forecaster:
         if self.calendar:
             index = s.time if s.time is not None else pd.RangeIndex(len(s))
             fut = s.future_index(self.horizon)
-            known = calendar_features(index.append(fut) if s.time is not None else index,
-                                      m["freq"])  # fmt: skip
+            full = index.append(fut) if s.time is not None else index
+            known = calendar_features(full, m["freq"], m.get("calendar_yearly", True))
             if known.shape[1] == 0:
                 known = None
         return y, cov, known
@@ -186,8 +186,10 @@ class Forecaster:
             v = self._series(val, "validation")
             check_length(len(v), L, H, "the validation data")
         if self.model is None or not resume:
-            n_known = 0 if not self.calendar else calendar_features(
-                s.time if s.time is not None else pd.RangeIndex(1), s.freq).shape[1]  # fmt: skip
+            n_known = 0
+            if self.calendar:
+                n_known = self._arrays(s.slice(0, 1))[2]
+                n_known = 0 if n_known is None else n_known.shape[1]
             mc = ForecastConfig(n_channels=len(s.targets), n_past_covariates=len(
                 s.covariate_names), n_known=n_known, **self.model_options)  # fmt: skip
             torch.manual_seed(cfg.seed)
@@ -227,14 +229,9 @@ class Forecaster:
         season = self.season or default_season(s.freq)
         cov = s.covariates
         columns = [str(c) for c in table.columns] if isinstance(table, pd.DataFrame) else []
-        time_col = read["time_col"]
-        if isinstance(table, pd.DataFrame) and time_col is None:
-            if isinstance(table.index, pd.DatetimeIndex):
-                time_col, columns = "__time__", [*columns, "__time__"]
-            else:
-                from ..data.series import TIME_NAMES
-
-                time_col = next((c for c in columns if c.lower() in TIME_NAMES), None)
+        time_col = s.time_col
+        if time_col == "__time__":  # a DataFrame with a DatetimeIndex
+            columns = [*columns, "__time__"]
         long = s.long_format
         return {
             "targets": s.targets, "covariates": s.covariate_names, "time_col": time_col,
@@ -245,6 +242,8 @@ class Forecaster:
             "cov_std": [] if cov is None else np.where(cov.std(axis=0) > 1e-12,
                                                        cov.std(axis=0), 1.0).tolist(),
             "season": season, "mase_scale": mase_scale(s.values, season).tolist(),
+            "calendar_yearly": bool(s.time is not None and len(s) > 1
+                                    and s.time[-1] - s.time[0] >= pd.Timedelta(days=730)),
         }  # fmt: skip
 
     def _train_batches(self, s: Series, batch_size: int, seed: int) -> Batches:
