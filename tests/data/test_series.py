@@ -36,7 +36,9 @@ def frame(n: int = 50, freq: str = "h", cols: int = 2, start: str = "2020-01-01"
 
 
 # ---------------------------------------------------------------------- ETT protocol
-@pytest.mark.parametrize("name,per_day", [("ETTh1", 24), ("ETTh2", 24), ("ETTm1", 96), ("ETTm2", 96)])
+@pytest.mark.parametrize(
+    "name,per_day", [("ETTh1", 24), ("ETTh2", 24), ("ETTm1", 96), ("ETTm2", 96)]
+)
 @pytest.mark.parametrize("L,H", [(96, 96), (336, 192), (720, 336), (512, 720)])
 def test_ett_split_arithmetic_matches_the_protocol(name, per_day, L, H):
     scale = per_day // 24
@@ -145,7 +147,9 @@ def test_irregular_steps_are_reported_and_fill_fixes_them():
     s = to_series(df, fill="interpolate")
     assert len(s) == 48 and np.isfinite(s.values).all()
     assert "3 missing h steps filled" in " ".join(s.notes)
-    np.testing.assert_allclose(s.values[10], df.iloc[9, 1:] + (df.iloc[10, 1:] - df.iloc[9, 1:]) / 3)
+    np.testing.assert_allclose(
+        s.values[10], df.iloc[9, 1:] + (df.iloc[10, 1:] - df.iloc[9, 1:]) / 3
+    )
 
 
 def test_off_grid_timestamps_cannot_be_filled():

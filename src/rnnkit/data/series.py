@@ -412,7 +412,8 @@ def calendar_features(index: pd.Index, freq: str | None, yearly: bool = True) ->
         hour = index.hour + index.minute / 60.0
         cols += [np.sin(2 * np.pi * hour / 24), np.cos(2 * np.pi * hour / 24)]
     if step is None or step <= pd.Timedelta(days=1):
-        cols += [np.sin(2 * np.pi * index.day_of_week / 7), np.cos(2 * np.pi * index.day_of_week / 7)]
+        week = 2 * np.pi * index.day_of_week / 7
+        cols += [np.sin(week), np.cos(week)]
     if yearly:
         day = index.day_of_year - 1
         cols += [np.sin(2 * np.pi * day / 365.25), np.cos(2 * np.pi * day / 365.25)]
