@@ -188,3 +188,17 @@ def test_bad_options_are_clear():
     with pytest.raises(ValueError, match=r"shorter than lookback \+ horizon"):
         Forecaster(lookback=96, horizon=24).fit(pd.DataFrame({"y": np.arange(100.0)}),
                                                 max_steps=1)  # fmt: skip
+
+
+def test_long_format_plot_and_datetime_index(tmp_path):
+    t = pd.date_range("2021-01-01", periods=200, freq="D")
+    wide = pd.DataFrame({"a": np.sin(np.arange(200) / 3), "b": np.cos(np.arange(200) / 5)}, index=t)
+    fc = Forecaster(lookback=21, horizon=7, architecture="seq2seq", hidden_size=8, head="student_t")
+    fc.fit(wide, max_steps=3, **FAST)
+    f = fc.predict(wide)
+    assert f.index[0] == t[-1] + pd.Timedelta(days=1) and "b_q0.9" in f
+    long = wide.stack().rename("v").rename_axis(["day", "id"]).reset_index()
+    fc = Forecaster(lookback=21, horizon=7, architecture="direct", hidden_size=8, head="quantile")
+    fc.fit(long, id_col="id", max_steps=3, **FAST)
+    assert list(fc.predict(long).columns) == ["day", "id", "v", "v_q0.1", "v_q0.5", "v_q0.9"]
+    assert fc.plot(long, tmp_path / "long.png").is_file()

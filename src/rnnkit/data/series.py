@@ -128,7 +128,7 @@ def to_series(
     notes: list[str] = []
     df = df.copy()
     df.columns = [str(c) for c in df.columns]
-    if time_col is None and isinstance(df.index, pd.DatetimeIndex):
+    if time_col in (None, "__time__") and isinstance(df.index, pd.DatetimeIndex):
         df = df.reset_index(names="__time__")
         time_col = "__time__"
     if time_col is None:

@@ -228,10 +228,13 @@ class Forecaster:
         std = np.where(std > 1e-12, std, 1.0)
         season = self.season or default_season(s.freq)
         cov = s.covariates
-        columns = [str(c) for c in table.columns] if isinstance(table, pd.DataFrame) else []
         time_col = s.time_col
-        if time_col == "__time__":  # a DataFrame with a DatetimeIndex
-            columns = [*columns, "__time__"]
+        if isinstance(table, pd.DataFrame):
+            columns = [str(c) for c in table.columns]
+            if time_col == "__time__":  # a DataFrame with a DatetimeIndex
+                columns.append("__time__")
+        else:  # a Series: the columns it was read from
+            columns = [c for c in [time_col, *s.targets, *s.covariate_names] if c]
         long = s.long_format
         return {
             "targets": s.targets, "covariates": s.covariate_names, "time_col": time_col,
@@ -290,19 +293,19 @@ class Forecaster:
         """Forecast the ``horizon`` steps after the last row of ``data``: one row per future
         timestamp, one column per target, and ``<target>_q<level>`` columns for a
         probabilistic head. Long-format input gives long-format output."""
+        frame = self._predict_wide(self._series(data, "predict frame"))
+        if self.meta.get("id_col"):
+            return self._to_long(frame, list(self.meta["targets"]), self._ready().config)
+        return frame
+
+    def _predict_wide(self, s: Series) -> pd.DataFrame:
         model = self._ready()
-        s = self._series(data, "predict frame")
         check_length(len(s), self.lookback, 0, "the predict frame")
         n = len(s)
         # the future rows are not read (targets are unknown); the calendar covers them
         s_in = s.slice(n - self.lookback, n)
-        y, cov, known = self._arrays(s_in)
-        x = (
-            torch.as_tensor(y, dtype=torch.float32)[None],
-            None if cov is None else torch.as_tensor(cov, dtype=torch.float32)[None],
-            None if known is None else torch.as_tensor(known, dtype=torch.float32)[None],
-            None,
-        )
+        y, cov, known = self._tensors(s_in)
+        x = (*(None if t is None else t[None] for t in (y, cov, known)), None)
         with torch.no_grad():
             params = model(x)[0]
         cfg = model.config
@@ -314,8 +317,6 @@ class Forecaster:
             for j, level in enumerate(cfg.quantiles):
                 for k, t in enumerate(s.targets):
                     frame[f"{t}_q{level:g}"] = q[:, k, j]
-        if self.meta.get("id_col"):
-            return self._to_long(frame, s.targets, cfg)
         return frame
 
     def _to_original_q(self, q: np.ndarray) -> np.ndarray:
@@ -419,9 +420,7 @@ class Forecaster:
         from ..viz.forecast import plot_forecast
 
         s = self._series(data, "plot")
-        forecast = self.predict(data)
-        if self.meta.get("id_col"):  # back to wide for the panels
-            forecast = self.predict(s)
+        forecast = self._predict_wide(s)
         return plot_forecast(s, forecast, Path(path), history or 3 * self.horizon,
                              self._ready().config.quantiles)  # fmt: skip
 
