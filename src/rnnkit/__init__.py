@@ -12,7 +12,11 @@ __version__ = "0.1.0"
 
 # Applications import Lightning and friends: load them on first use, so that
 # `import rnnkit` for the layers stays light.
-_LAZY = {"TextGenerator": "rnnkit.tasks.textgen", "load": "rnnkit.io"}
+_LAZY = {
+    "TextGenerator": "rnnkit.tasks.textgen",
+    "load": "rnnkit.io",
+    "Forecaster": "rnnkit.tasks.forecast",
+}
 
 
 def __getattr__(name: str):
@@ -27,6 +31,7 @@ __all__ = [
     "GRU",
     "LSTM",
     "RNN",
+    "Forecaster",
     "LSTMState",
     "TextGenerator",
     "__version__",

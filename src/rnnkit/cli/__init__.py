@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from . import diagnose as _diagnose
+from . import forecast as _forecast
 from . import textgen as _textgen
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app = typer.Typer(
 
 app.add_typer(_textgen.app, name="textgen")
 app.command("diagnose")(_diagnose.diagnose)
+app.add_typer(_forecast.app, name="forecast")
 
 
 @app.command()

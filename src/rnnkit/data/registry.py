@@ -85,6 +85,40 @@ _PTB_ZIP = (
     "e26dff5d8f4b5d07ee459f192ee2131923d7584f/data/ptb.zip"
 )
 
+_ETT = (
+    "https://raw.githubusercontent.com/zhouhaoyi/ETDataset/"
+    "1d16c8f4f943005d613b5bc962e9eeb06058cf07/ETT-small"
+)
+_LSTNET = (
+    "https://raw.githubusercontent.com/laiguokun/multivariate-time-series-data/"
+    "7f402f185cc2435b5e66aed13a3b560ed142e023"
+)
+_LTF = (
+    "https://raw.githubusercontent.com/aspire-zero/long_term_forecast_data/"
+    "e9ac8b3ea5521219ece2b5d1baa7c09d4b6fd24a"
+)
+_STOCKS = (
+    "https://raw.githubusercontent.com/CNuge/kaggle-code/"
+    "f1109438d6cfb3ffdaa7d4480437cfbaaedd3236/stock_data/individual_stocks_5yr"
+)
+_METRO = (
+    "https://raw.githubusercontent.com/CodyTheCoderPrice/Finding-Heavy-Traffic-Indicators-on-I94/"
+    "71a5b54c34abb30e8e72fa0032d3898e3996e5f3/Metro_Interstate_Traffic_Volume.csv"
+)
+_ETT_SHA = {
+    "ETTh1": "f18de3ad269cef59bb07b5438d79bb3042d3be49bdeecf01c1cd6d29695ee066",
+    "ETTh2": "a3dc2c597b9218c7ce1cd55eb77b283fd459a1d09d753063f944967dd6b9218b",
+    "ETTm1": "6ce1759b1a18e3328421d5d75fadcb316c449fcd7cec32820c8dafda71986c9e",
+    "ETTm2": "db973ca252c6410a30d0469b13d696cf919648d0f3fd588c60f03fdbdbadd1fd",
+}
+_STOCK_SHA = {
+    "AAPL": "2d8446ec898312bb0e943772cbb83b017b4d1b3e5f1ceb09e717ef2d71f75efa",
+    "AMZN": "e9bbd26aef939918dbf1acc96ccab7138dbed04d0cb1c19fa7910c176a4cc5ae",
+    "GOOGL": "cc64e0d78e0846d94d24907db8da3600ab1b8081615db9eb419653873801afa9",
+    "IBM": "511aecd1ec883688aa4695a8f57c0e5e1e378322b21ed9afb86b5d0649f2e99f",
+    "MSFT": "0615f91de0762e7218a0e3753ab2b4412de110459e83e91331d59e7ac190b89b",
+}
+
 # Hashes are those of shared/data/SHA256SUMS; see shared/data/README.md for provenance.
 _DATASETS: dict[str, Dataset] = {
     d.name: d
@@ -128,6 +162,57 @@ _DATASETS: dict[str, Dataset] = {
                 "valid": "ptb/ptb.valid.txt",
                 "test": "ptb/ptb.test.txt",
             },
+        ),
+        # Time series. ETTm1/ETTm2 at ETDataset's commit are byte-identical to the mirror's
+        # copies (same git blob ids, shared/data/README.md section 6a).
+        Dataset(
+            name="ett",
+            description="ETT-small: electricity transformer loads and oil temperature (h, 15 min)",
+            files=tuple(
+                RemoteFile(f"ett/{n}.csv", sha, f"{_ETT}/{n}.csv") for n, sha in _ETT_SHA.items()
+            ),
+        ),
+        Dataset(
+            name="exchange_rate",
+            description="LSTNet exchange rates: 8 currencies, daily, no header or dates (gzip)",
+            files=(
+                RemoteFile(
+                    "exchange_rate/exchange_rate.txt.gz",
+                    "6a4fbb561dcdee43f071a83badbeec9223a335552278348656738b556f1c2e9d",
+                    f"{_LSTNET}/exchange_rate/exchange_rate.txt.gz",
+                ),
+            ),
+        ),
+        Dataset(
+            name="weather",
+            description="Autoformer weather: 21 indicators every 10 minutes in 2020 (Jena)",
+            files=(
+                RemoteFile(
+                    "weather/weather.csv",
+                    "34ee981d07313e51da2a50bb600072c8ae4a69cb4b0651f4cb93a069d7a2ba63",
+                    f"{_LTF}/weather.zip",
+                    member="weather.csv",
+                ),
+            ),
+        ),
+        Dataset(
+            name="metro_traffic",
+            description="UCI Metro Interstate traffic volume, hourly, with weather columns",
+            files=(
+                RemoteFile(
+                    "metro_traffic/Metro_Interstate_Traffic_Volume.csv",
+                    "3ec6b8844c4e5e20904855c81079a30e4342da20b7010e78606a244e539f29f6",
+                    _METRO,
+                ),
+            ),
+        ),
+        Dataset(
+            name="stocks_sp500_5yr",
+            description="Daily OHLCV of 5 S&P 500 stocks, 2013-02-08 to 2018-02-07",
+            files=tuple(
+                RemoteFile(f"stocks_sp500_5yr/{t}_data.csv", sha, f"{_STOCKS}/{t}_data.csv")
+                for t, sha in _STOCK_SHA.items()
+            ),
         ),
     ]
 }

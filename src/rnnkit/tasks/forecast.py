@@ -1,0 +1,474 @@
+"""Time-series forecasting: from a CSV or DataFrame to multi-step forecasts with intervals.
+
+``Forecaster`` reads a table (wide: one column per series; or long: an id column), checks
+it (:mod:`rnnkit.data.series`), standardizes it with statistics of the training rows only,
+and trains one of three recurrent architectures (:mod:`rnnkit.tasks._forecast_nets`) on
+windows of ``lookback`` inputs and ``horizon`` targets. ``evaluate`` scores every window of
+a frame (stride 1) beside the last-value and seasonal-naive baselines on the same windows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .. import io
+from ..data.series import (
+    Series,
+    calendar_features,
+    check_length,
+    default_season,
+    read_table,
+    to_series,
+    window_starts,
+)
+from ..metrics.forecast import coverage, forecast_metrics, last_value, mase_scale, seasonal_naive
+from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, fit
+from ._forecast_nets import ForecastConfig, ForecastNet, make_loss, point_of, quantiles_of
+
+TASK = "forecast"
+Data = str | Path | pd.DataFrame | Series
+
+
+class Forecaster:
+    """A recurrent forecaster of ``horizon`` steps from the last ``lookback`` steps.
+
+    Args:
+        lookback, horizon: input and output lengths, in time steps.
+        cell: ``"gru"``, ``"lstm"`` or ``"rnn"``.
+        architecture: ``"segment"`` (SegRNN; the strongest), ``"direct"`` or ``"seq2seq"``.
+        hidden_size: the RNN width (``d_model``; default 512 for segment, 128 otherwise).
+        segment_length: ``w`` of the segment architecture (default ``min(48, lookback)``).
+        norm: ``"revin"`` (per-window instance normalization), ``"last"`` or ``"none"``.
+        channel_independence: one shared univariate model for every series.
+        head: ``"point"``, ``"quantile"``, ``"gaussian"`` or ``"student_t"``.
+        loss: ``"mae"`` or ``"mse"`` for the point head.
+        quantiles: the levels of the prediction columns (and of the quantile head).
+        calendar: add known-future calendar features (hour, weekday, day of year).
+        season: the seasonal period of seasonal-naive and MASE (inferred from the frequency).
+        train_stride: use every ``train_stride``-th training window (faster epochs).
+
+    Example::
+
+        fc = rnnkit.Forecaster(lookback=336, horizon=96)
+        fc.fit("ETTh1.csv", targets=["OT"], max_time="5m")
+        fc.predict(df)   # the next 96 timestamps, one column per target
+    """
+
+    def __init__(self, lookback: int = 96, horizon: int = 24, cell: str = "gru",
+                 architecture: str = "segment", hidden_size: int | None = None,
+                 num_layers: int = 1, segment_length: int | None = None, dropout: float = 0.1,
+                 norm: str = "revin", revin_affine: bool = True,
+                 channel_independence: bool = True, head: str = "point", loss: str = "mae",
+                 quantiles: tuple[float, ...] = (0.1, 0.5, 0.9), calendar: bool = False,
+                 season: int | None = None, train_stride: int = 1, teacher_forcing: float = 1.0,
+                 impl: str = "auto") -> None:  # fmt: skip
+        if hidden_size is None:
+            hidden_size = 512 if architecture == "segment" else 128
+        if segment_length is None:
+            segment_length = max(1, min(48, lookback))
+        self.model_options = {
+            "lookback": lookback, "horizon": horizon, "architecture": architecture,
+            "cell": cell, "hidden_size": hidden_size, "num_layers": num_layers,
+            "segment_length": segment_length, "dropout": dropout, "norm": norm,
+            "revin_affine": revin_affine, "channel_independence": channel_independence,
+            "head": head, "loss": loss, "quantiles": tuple(quantiles),
+            "teacher_forcing": teacher_forcing, "impl": impl,
+        }  # fmt: skip
+        ForecastConfig(n_channels=1, **self.model_options)  # validate now
+        if season is not None and (not isinstance(season, int) or season < 1):
+            raise ValueError(f"season must be a positive integer, got {season!r}")
+        if not isinstance(train_stride, int) or train_stride < 1:
+            raise ValueError(f"train_stride must be a positive integer, got {train_stride!r}")
+        self.lookback, self.horizon = lookback, horizon
+        self.calendar, self.season, self.train_stride = calendar, season, train_stride
+        self.model: ForecastNet | None = None
+        self.meta: dict[str, Any] = {}
+        self.metrics: dict[str, Any] = {}
+        self.train_config: TrainConfig | None = None
+
+    # ------------------------------------------------------------------ data
+    def _series(self, data: Data, what: str, **read: Any) -> Series:
+        if isinstance(data, Series):
+            return data
+        if self.meta:  # a trained model reads new data the way it read its training data
+            table = read_table(data, header=self.meta["header"])
+            self._check_columns(table, what)
+            read = {k: self.meta[k] for k in ("time_col", "targets", "id_col", "covariates")}
+            read["targets"] = None if self.meta["id_col"] else self.meta["targets"]
+            read["targets"] = [self.meta["long_target"]] if self.meta["id_col"] else read["targets"]
+            return _say_notes(to_series(table, fill=self.meta.get("fill"), **read))
+        return _say_notes(to_series(read_table(data), **read))
+
+    def _check_columns(self, table: pd.DataFrame, what: str) -> None:
+        cols = [str(c) for c in table.columns]
+        if isinstance(table.index, pd.DatetimeIndex) and self.meta["time_col"] == "__time__":
+            cols.append("__time__")
+        expected = self.meta["columns"]
+        missing = [c for c in expected if c not in cols]
+        extra = [c for c in cols if c not in expected]
+        if missing or extra:
+            raise ValueError(
+                f"the {what} columns differ from training: missing {missing}, unexpected "
+                f"{extra}; expected the columns {expected}"
+            )
+
+    def _arrays(self, s: Series) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Standardized targets, covariates and calendar features of a series."""
+        m = self.meta
+        y = (s.values - np.asarray(m["mean"])) / np.asarray(m["std"])
+        cov = None
+        if s.covariates is not None:
+            cov = (s.covariates - np.asarray(m["cov_mean"])) / np.asarray(m["cov_std"])
+        known = None
+        if self.calendar:
+            index = s.time if s.time is not None else pd.RangeIndex(len(s))
+            fut = s.future_index(self.horizon)
+            full = index.append(fut) if s.time is not None else index
+            known = calendar_features(full, m["freq"], m.get("calendar_yearly", True))
+            if known.shape[1] == 0:
+                known = None
+        return y, cov, known
+
+    def _tensors(self, s: Series) -> tuple[torch.Tensor | None, ...]:
+        return tuple(None if a is None else torch.as_tensor(a, dtype=torch.float32)
+                     for a in self._arrays(s))  # fmt: skip
+
+    def _windows(self, arrays: tuple, starts: np.ndarray, with_future: bool = True):
+        """Batch tensors ``(y_past, cov_past, known, y_future)`` of the windows at ``starts``."""
+        yt, cov, known = arrays
+        L, H = self.lookback, self.horizon
+        idx = torch.as_tensor(starts).unsqueeze(1) + torch.arange(L + H)
+        idx_past = idx[:, :L]
+        y_future = yt[idx[:, L:]] if with_future else None
+        c = None if cov is None else cov[idx_past]
+        k = None if known is None else known[idx]
+        return yt[idx_past], c, k, y_future
+
+    # ------------------------------------------------------------------ training
+    def fit(self, data: Data, val: Data | None = None, *, time_col: str | None = None,
+            targets: list[str] | str | None = None, id_col: str | None = None,
+            covariates: list[str] | None = None, fill: str | None = None,
+            out: str | Path | None = None, resume: bool = False, val_stride: int = 1,
+            **train_options: Any) -> Forecaster:  # fmt: skip
+        """Train on ``data`` (validated on ``val``, else on the last 10% of ``data``).
+
+        ``val`` should start ``lookback`` rows before its first target (as the ETT protocol's
+        frames do). ``train_options`` are :class:`rnnkit.train.TrainConfig` fields
+        (``max_time="5m"``, ``max_epochs``, ``batch_size``, ``lr``, ``seed``, ...).
+        """
+        if not {"max_epochs", "max_steps", "max_time"} & set(train_options):
+            train_options = {**train_options, "max_epochs": 10}
+        cfg = TrainConfig.from_options(**train_options)
+        if isinstance(targets, str):
+            targets = [targets]
+        read = {"time_col": time_col, "targets": targets, "id_col": id_col,
+                "covariates": covariates, "fill": fill}  # fmt: skip
+        table = data if isinstance(data, Series) else read_table(data)
+        s = table if isinstance(table, Series) else _say_notes(to_series(table, **read))
+        L, H = self.lookback, self.horizon
+        check_length(len(s), L, H, "the training data")
+        if val is None:
+            n_val = max(H, len(s) // 10)
+            if len(s) - n_val >= L + H and n_val >= H:
+                s, v = s.slice(0, len(s) - n_val), s.slice(len(s) - n_val - L, len(s))
+            else:
+                v = None
+        if not self.meta or not resume:
+            self.meta = self._fit_meta(s, table, read)
+        if val is not None:
+            v = self._series(val, "validation")
+            check_length(len(v), L, H, "the validation data")
+        if self.model is None or not resume:
+            n_known = 0
+            if self.calendar:
+                n_known = self._arrays(s.slice(0, 1))[2]
+                n_known = 0 if n_known is None else n_known.shape[1]
+            mc = ForecastConfig(n_channels=len(s.targets), n_past_covariates=len(
+                s.covariate_names), n_known=n_known, **self.model_options)  # fmt: skip
+            torch.manual_seed(cfg.seed)
+            self.model = ForecastNet(mc)
+        self.train_config = cfg
+        loss = make_loss(self.model.config)
+        task = RecurrentTask(self.model, loss, cfg)
+        train = self._train_batches(s, cfg.batch_size, cfg.seed)
+        val_batches = None
+        if v is not None:
+            starts, arrays = window_starts(len(v), L, H, stride=val_stride), self._tensors(v)
+            val_batches = FixedBatches(
+                ((y_past, cov, known, None), y_future)
+                for y_past, cov, known, y_future in (
+                    self._windows(arrays, starts[i : i + 256]) for i in range(0, len(starts), 256)
+                )
+            )
+        out_dir = Path(out) if out is not None else _scratch_dir()
+        trainer = fit(task, train, val_batches, out_dir, resume=resume)
+        best = out_dir / "checkpoints" / "best.ckpt"
+        if val_batches is not None and best.is_file() and task.stopped_reason is None:
+            state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
+            self.model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
+        self.model.eval()
+        self.metrics = {"train_steps": int(trainer.global_step), "history": task.history}
+        if task.history:
+            self.metrics["best_val_loss"] = min(h["val_loss"] for h in task.history)
+        if task.stopped_reason:
+            self.metrics["stopped_reason"] = task.stopped_reason
+        if out is not None and trainer.global_rank == 0:
+            self.save(out_dir)
+        return self
+
+    def _fit_meta(self, s: Series, table: Any, read: dict[str, Any]) -> dict[str, Any]:
+        mean, std = s.values.mean(axis=0), s.values.std(axis=0)
+        std = np.where(std > 1e-12, std, 1.0)
+        season = self.season or default_season(s.freq)
+        cov = s.covariates
+        time_col = s.time_col
+        if isinstance(table, pd.DataFrame):
+            columns = [str(c) for c in table.columns]
+            if time_col == "__time__":  # a DataFrame with a DatetimeIndex
+                columns.append("__time__")
+        else:  # a Series: the columns it was read from
+            columns = [c for c in [time_col, *s.targets, *s.covariate_names] if c]
+        long = s.long_format
+        return {
+            "targets": s.targets, "covariates": s.covariate_names, "time_col": time_col,
+            "id_col": read["id_col"], "long_target": long["target"] if long else None,
+            "columns": columns, "header": None, "fill": read["fill"], "freq": s.freq,
+            "mean": mean.tolist(), "std": std.tolist(),
+            "cov_mean": [] if cov is None else cov.mean(axis=0).tolist(),
+            "cov_std": [] if cov is None else np.where(cov.std(axis=0) > 1e-12,
+                                                       cov.std(axis=0), 1.0).tolist(),
+            "season": season, "mase_scale": mase_scale(s.values, season).tolist(),
+            "calendar_yearly": bool(s.time is not None and len(s) > 1
+                                    and s.time[-1] - s.time[0] >= pd.Timedelta(days=730)),
+        }  # fmt: skip
+
+    def _train_batches(self, s: Series, batch_size: int, seed: int) -> Batches:
+        starts = window_starts(len(s), self.lookback, self.horizon, stride=self.train_stride)
+        arrays = self._tensors(s)
+
+        def shard(rank: int, world: int) -> np.ndarray:
+            return starts[rank::world]
+
+        def make_epoch(epoch: int, rank: int, world: int):
+            mine = shard(rank, world)
+            g = torch.Generator().manual_seed(seed * 1000 + epoch)
+            order = mine[torch.randperm(len(mine), generator=g).numpy()]
+            for i in range(0, len(order), batch_size):
+                y_past, cov, known, y_future = self._windows(arrays, order[i : i + batch_size])
+                yield (y_past, cov, known, y_future), y_future
+
+        def length(rank: int, world: int) -> int:
+            return -(-len(shard(rank, world)) // batch_size)
+
+        return Batches(make_epoch, length)
+
+    # ------------------------------------------------------------------ inference
+    def _ready(self) -> ForecastNet:
+        if self.model is None:
+            raise ValueError("this Forecaster is not trained yet: call fit() or load()")
+        self.model.eval()
+        return self.model
+
+    @torch.no_grad()
+    def _forecast(self, s: Series, starts: np.ndarray, batch_size: int = 512) -> np.ndarray:
+        """Head parameters on the standardized scale ``(N, H, C, P)``."""
+        model, arrays = self._ready(), self._tensors(s)
+        outs = []
+        for i in range(0, len(starts), batch_size):
+            y_past, cov, known, _ = self._windows(arrays, starts[i : i + batch_size], False)
+            outs.append(model((y_past, cov, known, None))[0])
+        return torch.cat(outs).numpy() if outs else np.zeros((0, self.horizon, 0, 1))
+
+    def _to_original(self, z: np.ndarray) -> np.ndarray:
+        return z * np.asarray(self.meta["std"]) + np.asarray(self.meta["mean"])
+
+    def predict(self, data: Data) -> pd.DataFrame:
+        """Forecast the ``horizon`` steps after the last row of ``data``: one row per future
+        timestamp, one column per target, and ``<target>_q<level>`` columns for a
+        probabilistic head. Long-format input gives long-format output."""
+        frame = self._predict_wide(self._series(data, "predict frame"))
+        if self.meta.get("id_col"):
+            return self._to_long(frame, list(self.meta["targets"]), self._ready().config)
+        return frame
+
+    def _predict_wide(self, s: Series) -> pd.DataFrame:
+        model = self._ready()
+        check_length(len(s), self.lookback, 0, "the predict frame")
+        n = len(s)
+        # the future rows are not read (targets are unknown); the calendar covers them
+        s_in = s.slice(n - self.lookback, n)
+        y, cov, known = self._tensors(s_in)
+        x = (*(None if t is None else t[None] for t in (y, cov, known)), None)
+        with torch.no_grad():
+            params = model(x)[0]
+        cfg = model.config
+        index = s_in.future_index(self.horizon)
+        frame = pd.DataFrame(self._to_original(point_of(params, cfg)[0].numpy()),
+                             index=index, columns=s.targets)  # fmt: skip
+        if cfg.head != "point":
+            q = self._to_original_q(quantiles_of(params, cfg)[0].numpy())
+            for j, level in enumerate(cfg.quantiles):
+                for k, t in enumerate(s.targets):
+                    frame[f"{t}_q{level:g}"] = q[:, k, j]
+        return frame
+
+    def _to_original_q(self, q: np.ndarray) -> np.ndarray:
+        """``(..., C, Q)`` quantiles back to the original scale."""
+        return q * np.asarray(self.meta["std"])[:, None] + np.asarray(self.meta["mean"])[:, None]
+
+    def _to_long(self, frame: pd.DataFrame, ids: list[str], cfg: ForecastConfig) -> pd.DataFrame:
+        m = self.meta
+        rows = []
+        for i in ids:
+            part = pd.DataFrame({m["time_col"]: frame.index, m["id_col"]: i,
+                                 m["long_target"]: frame[i].to_numpy()})  # fmt: skip
+            if cfg.head != "point":
+                for level in cfg.quantiles:
+                    part[f"{m['long_target']}_q{level:g}"] = frame[f"{i}_q{level:g}"].to_numpy()
+            rows.append(part)
+        return pd.concat(rows, ignore_index=True)
+
+    def evaluate(self, data: Data, stride: int = 1, start: int | None = None) -> dict[str, Any]:
+        """Scores over every window of ``data`` (stride 1: none dropped) whose targets start
+        at row ``start`` or later (default: the first row after one lookback), beside the
+        last-value and seasonal-naive baselines on the same windows."""
+        s = self._series(data, "evaluation")
+        check_length(len(s), self.lookback, self.horizon, "the evaluation data")
+        starts = window_starts(len(s), self.lookback, self.horizon, first_target=start,
+                               stride=stride)  # fmt: skip
+        if len(starts) == 0:
+            raise ValueError(f"no complete window with targets from row {start}; "
+                             "start earlier or pass more rows")  # fmt: skip
+        return self._score(s, starts)[0]
+
+    def _score(self, s: Series, starts: np.ndarray, per_window: bool = False):
+        cfg = self._ready().config
+        params = self._forecast(s, starts)
+        idx = starts[:, None] + np.arange(self.lookback + self.horizon)
+        windows = s.values[idx]
+        past, true = windows[:, : self.lookback], windows[:, self.lookback :]
+        pred = self._to_original(point_of(torch.from_numpy(params), cfg).numpy())
+        mean, std = np.asarray(self.meta["mean"]), np.asarray(self.meta["std"])
+        scale, season = np.asarray(self.meta["mase_scale"]), self.meta["season"]
+        result: dict[str, Any] = forecast_metrics(pred, true, mean, std, scale)
+        if cfg.head != "point":
+            q = self._to_original_q(quantiles_of(torch.from_numpy(params), cfg).numpy())
+            result["coverage"] = coverage(q[..., 0], q[..., -1], true)
+            result["interval"] = [cfg.quantiles[0], cfg.quantiles[-1]]
+        result["windows"] = len(starts)
+        result["season"] = season
+        base = {"last_value": last_value(past, self.horizon),
+                "seasonal_naive": seasonal_naive(past, self.horizon, season)}  # fmt: skip
+        result["baselines"] = {k: forecast_metrics(b, true, mean, std, scale)
+                               for k, b in base.items()}  # fmt: skip
+        if not per_window:
+            return result, None
+        rows = []
+        for i, st in enumerate(starts):
+            row = {"origin": self._origin(s, int(st) + self.lookback)}
+            row.update(forecast_metrics(pred[i : i + 1], true[i : i + 1], mean, std, scale))
+            for k, b in base.items():
+                row[f"{k}_mse"] = forecast_metrics(b[i : i + 1], true[i : i + 1], mean, std,
+                                                   scale)["mse"]  # fmt: skip
+            rows.append(row)
+        return result, pd.DataFrame(rows)
+
+    @staticmethod
+    def _origin(s: Series, row: int) -> Any:
+        return s.time[row] if s.time is not None else s.start_index + row
+
+    def backtest(self, data: Data, start: Any = None, stride: int | None = None) -> pd.DataFrame:
+        """Rolling-origin evaluation: forecasts from origins ``start``, ``start + stride``, ...
+        (``start`` a row number or a timestamp of the first forecast step; default: the first
+        possible; ``stride`` default: the horizon). One row per origin with its scores; the
+        totals over all origins are in ``.attrs["summary"]``."""
+        s = self._series(data, "backtest")
+        check_length(len(s), self.lookback, self.horizon, "the backtest data")
+        first = self._row_of(s, start)
+        stride = self.horizon if stride is None else stride
+        starts = window_starts(len(s), self.lookback, self.horizon, first, stride=stride)
+        if len(starts) == 0:
+            raise ValueError(f"no complete forecast window from {start!r}: start earlier")
+        summary, table = self._score(s, starts, per_window=True)
+        table.attrs["summary"] = summary
+        return table
+
+    def _row_of(self, s: Series, start: Any) -> int | None:
+        if start is None:
+            return None
+        if isinstance(start, (int, np.integer)) and not isinstance(start, bool):
+            return int(start)
+        if s.time is None:
+            raise ValueError(f"this data has no time column: give start as a row number, "
+                             f"got {start!r}")  # fmt: skip
+        try:
+            ts = pd.Timestamp(start)
+        except ValueError as e:
+            raise ValueError(f"expected start as a row number or a timestamp, got {start!r}") from e
+        return int(s.time.searchsorted(ts))
+
+    def plot(self, data: Data, path: str | Path, history: int | None = None) -> Path:
+        """Write a PNG of the last ``history`` rows (default ``3 * horizon``), the forecast
+        and its interval, one panel per target (the first 6)."""
+        from ..viz.forecast import plot_forecast
+
+        s = self._series(data, "plot")
+        forecast = self._predict_wide(s)
+        return plot_forecast(s, forecast, Path(path), history or 3 * self.horizon,
+                             self._ready().config.quantiles)  # fmt: skip
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write the model directory (config.json, model.safetensors, metrics.json)."""
+        model = self._ready()
+        config = {
+            "model": model.config.to_dict(), "data": self.meta, "calendar": self.calendar,
+            "season": self.season, "train_stride": self.train_stride,
+            "train": self.train_config.to_dict() if self.train_config else None,
+        }  # fmt: skip
+        metrics = {k: v for k, v in self.metrics.items() if k != "history"}
+        return io.save_model_dir(path, task=TASK, config=config, model=model, metrics=metrics)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Forecaster:
+        """Load a model directory written by :meth:`save` (no pickle is ever read)."""
+        config = io.read_config(path)
+        if config.get("task") != TASK:
+            raise ValueError(f"{path} holds a {config.get('task')!r} model, not {TASK!r}")
+        mc = ForecastConfig.from_dict(config["model"])
+        options = {k: v for k, v in dataclasses.asdict(mc).items()
+                   if k not in ("n_channels", "n_past_covariates", "n_known")}  # fmt: skip
+        self = cls(**options, calendar=config["calendar"], season=config["season"],
+                   train_stride=config["train_stride"])  # fmt: skip
+        self.meta = config["data"]
+        self.model = ForecastNet(mc)
+        io.load_weights(path, self.model)
+        self.model.eval()
+        self.metrics = io.read_metrics(path)
+        train = config.get("train")
+        self.train_config = (
+            TrainConfig(**{**train, "betas": tuple(train["betas"])}) if train else None
+        )
+        return self
+
+
+def _say_notes(s: Series) -> Series:
+    for note in s.notes:
+        print(f"rnnkit: note: {note}", file=sys.stderr)
+    return s
+
+
+def _scratch_dir() -> Path:
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="rnnkit-forecast-"))
+
+
+__all__ = ["Forecaster"]

@@ -1,0 +1,204 @@
+"""Forecaster: short real runs on ETTh1 slices that beat the last-value baseline, the three
+architectures and probabilistic heads, save/load/predict round trip, and clear errors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import rnnkit
+from rnnkit.data.series import read_table, to_series
+from rnnkit.metrics.forecast import forecast_metrics, last_value, mase_scale, seasonal_naive
+from rnnkit.tasks._forecast_nets import ForecastConfig, ForecastNet
+from rnnkit.tasks.forecast import Forecaster
+
+FAST = {"batch_size": 32, "lr": 3e-3, "warmup_steps": 5, "progress": False, "seed": 0,
+        "checkpoint_every": None}  # fmt: skip
+L, H = 96, 24
+
+
+def real(rel: str) -> Path:
+    root = os.environ.get("RNNKIT_DATA_DIR")
+    if not root or not (Path(root) / rel).is_file():
+        pytest.skip(f"needs RNNKIT_DATA_DIR with {rel} (CI points it at ../shared/data)")
+    return Path(root) / rel
+
+
+@pytest.fixture(scope="module")
+def etth1() -> pd.DataFrame:
+    """Four months of ETTh1 (hourly): train on the first 2,400 rows, test on the next 600."""
+    return read_table(real("ett/ETTh1.csv")).iloc[:3000].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def segment_model(etth1, tmp_path_factory):
+    out = tmp_path_factory.mktemp("segment")
+    fc = Forecaster(lookback=L, horizon=H, hidden_size=64, segment_length=24, dropout=0.1)
+    fc.fit(etth1.iloc[:2400], out=out, max_steps=80, val_every=40, **FAST)
+    return fc, out
+
+
+def test_segment_model_beats_last_value_on_etth1(segment_model, etth1):
+    fc, _ = segment_model
+    m = fc.evaluate(etth1.iloc[2400 - L :])
+    history = [h["val_loss"] for h in fc.metrics["history"]]
+    assert history[-1] < history[0], history  # the loss falls
+    assert m["windows"] == 600 - H + 1  # every window, stride 1
+    lv = m["baselines"]["last_value"]
+    assert m["mse"] < 0.9 * lv["mse"], (m["mse"], lv["mse"])
+    assert m["mae"] < lv["mae"] and m["mase"] < lv["mase"]
+    assert set(m) >= {"orig_mae", "orig_rmse", "smape", "mase", "season"} and m["season"] == 24
+
+
+def test_round_trip_predict_and_load(segment_model, etth1, tmp_path):
+    fc, out = segment_model
+    assert {"config.json", "model.safetensors", "metrics.json"} <= {p.name for p in out.iterdir()}
+    again = rnnkit.load(out)
+    assert isinstance(again, Forecaster)
+    history = etth1.iloc[:2400]
+    a, b = fc.predict(history), again.predict(history)
+    pd.testing.assert_frame_equal(a, b)
+    assert list(a.columns) == ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
+    expected = pd.date_range(pd.Timestamp(history["date"].iloc[-1]) + pd.Timedelta(hours=1),
+                             periods=H, freq="h")  # fmt: skip
+    assert (a.index == expected).all()
+    # the forecast is the model's output on the last L rows, on the original scale
+    s = to_series(history)
+    z = (s.values[-L:] - np.asarray(fc.meta["mean"])) / np.asarray(fc.meta["std"])
+    with torch.no_grad():
+        params = fc.model((torch.tensor(z, dtype=torch.float32)[None], None, None, None))[0]
+    direct = params[0, :, :, 0].numpy() * np.asarray(fc.meta["std"]) + np.asarray(fc.meta["mean"])
+    np.testing.assert_allclose(a.to_numpy(), direct, rtol=1e-5, atol=1e-5)
+    assert again.evaluate(etth1.iloc[2400 - L :], stride=50) == fc.evaluate(
+        etth1.iloc[2400 - L :], stride=50
+    )
+
+
+def test_backtest_and_plot(segment_model, etth1, tmp_path):
+    fc, _ = segment_model
+    data = etth1.iloc[2400 - L :]
+    table = fc.backtest(data, start=str(data["date"].iloc[L]), stride=H)
+    assert len(table) == (600 - H) // H + 1
+    assert table["origin"].iloc[1] - table["origin"].iloc[0] == pd.Timedelta(hours=H)
+    assert table.attrs["summary"]["windows"] == len(table)
+    assert np.isclose(table["mse"].mean(), table.attrs["summary"]["mse"])
+    png = fc.plot(data, tmp_path / "f.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_predict_frame_must_have_the_training_columns(segment_model, etth1):
+    fc, _ = segment_model
+    with pytest.raises(ValueError, match=r"columns differ from training: missing \['OT'\]"):
+        fc.predict(etth1.drop(columns=["OT"]))
+    with pytest.raises(ValueError, match=r"unexpected \['extra'\]"):
+        fc.predict(etth1.assign(extra=1.0))
+    with pytest.raises(ValueError, match=r"has 50 rows, shorter than lookback \+ horizon"):
+        fc.predict(etth1.iloc[:50])
+
+
+@pytest.mark.parametrize("arch,head,calendar", [("direct", "quantile", True),
+                                               ("seq2seq", "gaussian", False)])  # fmt: skip
+def test_other_architectures_and_interval_heads(etth1, arch, head, calendar):
+    data = etth1[["date", "OT"]]
+    fc = Forecaster(lookback=72, horizon=H, architecture=arch, head=head, hidden_size=32,
+                    calendar=calendar)  # fmt: skip
+    fc.fit(data.iloc[:2400], max_steps=100, val_every=50, **FAST)
+    m = fc.evaluate(data.iloc[2400 - 72 :], stride=6)
+    assert 0.5 < m["coverage"] <= 1.0  # a 10-90% interval covers a fair share
+    assert m["mae"] < m["baselines"]["last_value"]["mae"]
+    f = fc.predict(data.iloc[:2400])
+    assert list(f.columns) == ["OT", "OT_q0.1", "OT_q0.5", "OT_q0.9"]
+    assert (f["OT_q0.1"] <= f["OT_q0.9"]).all()
+
+
+def test_student_t_head_and_seq2seq_teacher_forcing_shapes():
+    for head in ("student_t", "point"):
+        cfg = ForecastConfig(lookback=16, horizon=8, n_channels=2, architecture="seq2seq",
+                             head=head, hidden_size=8, teacher_forcing=0.5, n_known=2)  # fmt: skip
+        net = ForecastNet(cfg).train()
+        x = (torch.randn(3, 16, 2), None, torch.randn(3, 24, 2), torch.randn(3, 8, 2))
+        out, _ = net(x)
+        assert out.shape == (3, 8, 2, cfg.n_params)
+        if head == "student_t":
+            assert (out[..., 1] > 0).all() and (out[..., 2] > 2).all()
+
+
+def test_segment_decoder_equals_a_step_by_step_reading():
+    """SegRNN's parallel decoding: each horizon segment is one GRU step from the encoder's
+    final state; check against running the segments by hand."""
+    torch.manual_seed(0)
+    cfg = ForecastConfig(lookback=12, horizon=8, n_channels=2, hidden_size=6, segment_length=4,
+                         dropout=0.0, norm="none")  # fmt: skip
+    net = ForecastNet(cfg).eval()
+    x = torch.randn(1, 12, 2)
+    out = net((x, None, None, None))[0][..., 0]
+    gru = torch.nn.GRU(6, 6, batch_first=True)
+    gru.load_state_dict({k: v for k, v in net.encoder.state_dict().items()})
+    for c in range(2):
+        segs = x[0, :, c].reshape(3, 4)
+        _, h = gru(torch.relu(net.embed(segs)).unsqueeze(0))
+        for j in range(2):
+            q = torch.cat([net.position[j], net.channel[c]]).view(1, 1, 6)
+            y, _ = gru(q, h)
+            torch.testing.assert_close(out[0, 4 * j : 4 * j + 4, c], net.to_segment(y[0, 0]))
+
+
+def test_metrics_and_baselines_by_hand():
+    past = np.arange(10, dtype=float).reshape(1, 10, 1)
+    assert last_value(past, 3)[0, :, 0].tolist() == [9, 9, 9]
+    assert seasonal_naive(past, 5, 4)[0, :, 0].tolist() == [6, 7, 8, 9, 6]
+    assert seasonal_naive(past, 2, 20)[0, :, 0].tolist() == [9, 9]  # season > lookback
+    true = np.array([[[1.0], [3.0]]])
+    pred = np.array([[[2.0], [1.0]]])
+    m = forecast_metrics(pred, true, np.zeros(1), np.array([2.0]), np.array([0.5]))
+    assert m["mse"] == pytest.approx((0.25 + 1.0) / 2) and m["mae"] == pytest.approx(0.75)
+    assert m["orig_rmse"] == pytest.approx(np.sqrt(2.5)) and m["mase"] == pytest.approx(3.0)
+    assert m["smape"] == pytest.approx(100 * (1 / 3 + 2 / 4))
+    assert mase_scale(np.array([[0.0], [1.0], [0.0], [1.0]]), 2).tolist() == [1.0]
+
+
+def test_long_format_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    t = pd.date_range("2021-01-01", periods=300, freq="D")
+    rows = [pd.DataFrame({"day": t, "store": s, "sales": 10 + np.sin(np.arange(300) / 3 + k)
+                          + 0.1 * rng.normal(size=300)})
+            for k, s in enumerate(["a", "b"])]  # fmt: skip
+    long = pd.concat(rows, ignore_index=True)
+    fc = Forecaster(lookback=28, horizon=7, architecture="direct", hidden_size=16)
+    fc.fit(long, id_col="store", max_steps=10, **FAST)
+    f = fc.predict(long)
+    assert list(f.columns) == ["day", "store", "sales"] and len(f) == 14
+    assert f["day"].iloc[0] == t[-1] + pd.Timedelta(days=1)
+
+
+def test_bad_options_are_clear():
+    with pytest.raises(ValueError, match="architecture must be one of"):
+        Forecaster(architecture="transformer")
+    with pytest.raises(ValueError, match="head must be one of"):
+        Forecaster(head="cauchy")
+    with pytest.raises(ValueError, match="quantiles must be increasing"):
+        Forecaster(head="quantile", quantiles=(0.9, 0.1))
+    with pytest.raises(ValueError, match="not trained yet"):
+        Forecaster().predict(pd.DataFrame({"y": [1.0] * 200}))
+    with pytest.raises(ValueError, match=r"shorter than lookback \+ horizon"):
+        Forecaster(lookback=96, horizon=24).fit(pd.DataFrame({"y": np.arange(100.0)}),
+                                                max_steps=1)  # fmt: skip
+
+
+def test_long_format_plot_and_datetime_index(tmp_path):
+    t = pd.date_range("2021-01-01", periods=200, freq="D")
+    wide = pd.DataFrame({"a": np.sin(np.arange(200) / 3), "b": np.cos(np.arange(200) / 5)}, index=t)
+    fc = Forecaster(lookback=21, horizon=7, architecture="seq2seq", hidden_size=8, head="student_t")
+    fc.fit(wide, max_steps=3, **FAST)
+    f = fc.predict(wide)
+    assert f.index[0] == t[-1] + pd.Timedelta(days=1) and "b_q0.9" in f
+    long = wide.stack().rename("v").rename_axis(["day", "id"]).reset_index()
+    fc = Forecaster(lookback=21, horizon=7, architecture="direct", hidden_size=8, head="quantile")
+    fc.fit(long, id_col="id", max_steps=3, **FAST)
+    assert list(fc.predict(long).columns) == ["day", "id", "v", "v_q0.1", "v_q0.5", "v_q0.9"]
+    assert fc.plot(long, tmp_path / "long.png").is_file()
