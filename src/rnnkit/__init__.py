@@ -12,7 +12,11 @@ __version__ = "0.1.0"
 
 # Applications import Lightning and friends: load them on first use, so that
 # `import rnnkit` for the layers stays light.
-_LAZY = {"TextGenerator": "rnnkit.tasks.textgen", "load": "rnnkit.io"}
+_LAZY = {
+    "TextGenerator": "rnnkit.tasks.textgen",
+    "load": "rnnkit.io",
+    "SpeechRecognizer": "rnnkit.tasks.speech",
+}
 
 
 def __getattr__(name: str):
@@ -28,6 +32,7 @@ __all__ = [
     "LSTM",
     "RNN",
     "LSTMState",
+    "SpeechRecognizer",
     "TextGenerator",
     "__version__",
     "functional",

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from . import speech as _speech
 from . import textgen as _textgen
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app = typer.Typer(
 
 
 app.add_typer(_textgen.app, name="textgen")
+app.add_typer(_speech.app, name="speech")
 
 
 @app.command()
