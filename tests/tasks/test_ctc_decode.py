@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnkit.tasks._ctc import CTCDecoder, NGramLM, error_rates, greedy_decode
+from rnnkit.tasks._ctc import CTCDecoder, NGramLM, TextGeneratorLM, error_rates, greedy_decode
 
 VOCAB = ["", "a", "b", " "]  # blank, two letters, the word separator
 
@@ -145,3 +145,26 @@ def test_error_rates():
     m = error_rates(["one two", "three", ""], ["one two", "four", "five six"])
     assert m["wer"] == pytest.approx(3 / 5)  # one substitution, two deletions
     assert error_rates(["abc"], ["abd"])["cer"] == pytest.approx(1 / 3)
+
+
+def test_a_word_level_text_generator_is_a_fusion_lm(tmp_path):
+    from rnnkit.tasks.textgen import TextGenerator
+
+    text = "one two three\ntwo three four\n" * 40
+    gen = TextGenerator(level="word", hidden_size=16, num_layers=1, bptt=8)
+    gen.fit(text, max_steps=20, batch_size=4, progress=False, lr=1e-2, warmup_steps=2)
+    lm = TextGeneratorLM(gen)
+    words = gen.tokenizer.words  # <eos>, <unk>, the words
+    for history in [(), ("one",), ("two", "three")]:
+        total = sum(math.exp(lm.log_prob(w, history)) for w in words)
+        assert total == pytest.approx(1.0, abs=1e-6)
+    assert lm.log_prob("two", ("one",)) > lm.log_prob("one", ("one",))  # it learned the text
+    vocab = ["", *"efhnortuw", " "]
+    lp = np.full((12, len(vocab)), -9.0)
+    for t, ch in enumerate("one two"):
+        lp[t, vocab.index(ch)] = -0.01
+    lp[7:, 0] = -0.01
+    dec = CTCDecoder(vocab, beam=8, lm=lm, lm_weight=0.5, lexicon=["one", "two", "three"])
+    assert dec.decode(lp) == "one two"
+    with pytest.raises(ValueError, match="word-level"):
+        TextGeneratorLM(TextGenerator(level="char"))

@@ -118,11 +118,11 @@ class TextGeneratorLM:
 
         tok = self.gen.tokenizer
         if history not in self._cache:
-            ids = [tok.eos_id, *(tok.token_to_id(w) for w in history)]
+            ids = [tok.eos_id, *(tok.stoi.get(w, tok.unk_id) for w in history)]
             with torch.no_grad():
                 logits, _ = self.gen.model(torch.tensor([ids]))
             self._cache[history] = torch.log_softmax(logits[0, -1].double(), -1).numpy()
-        return float(self._cache[history][tok.token_to_id(word)])
+        return float(self._cache[history][tok.stoi.get(word, tok.unk_id)])
 
 
 def greedy_decode(log_probs: np.ndarray, blank: int = 0) -> list[int]:

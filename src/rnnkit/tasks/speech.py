@@ -158,13 +158,11 @@ class SpeechRecognizer:
         if not {"max_epochs", "max_steps", "max_time"} & set(train_options):
             train_options = {**train_options, "max_epochs": 20}
         train_options.setdefault("warmup_steps", 30)
-        from ..train import FixedBatches, RecurrentTask, TrainConfig, fit  # Lightning: lazily
-
-        cfg = TrainConfig.from_options(**train_options)
         items = self._items(data, split, part=0)
         val_items = self._items(val, None, part=0) if val is not None else None
+        seed = int(train_options.get("seed", 0))
         if val_items is None:
-            rng = random.Random(cfg.seed)
+            rng = random.Random(seed)
             shuffled = items[:]
             rng.shuffle(shuffled)
             cut = max(1, len(shuffled) // 10)
@@ -182,10 +180,13 @@ class SpeechRecognizer:
                                   self.sample_rate, snr_db=connected_snr)  # fmt: skip
 
             def strings(epoch: int) -> list[tuple[Tensor, Tensor]]:
-                pairs = gen.generate(connected, seed=cfg.seed * 7919 + epoch, cache=cache)
+                pairs = gen.generate(connected, seed=seed * 7919 + epoch, cache=cache)
                 return [(self.normalize(logmel(torch.from_numpy(a))), self._encode(t))
                         for a, t in pairs]  # fmt: skip
 
+        from ..train import FixedBatches, RecurrentTask, TrainConfig, fit  # Lightning: lazily
+
+        cfg = TrainConfig.from_options(**train_options)
         if not self.vocab or not resume:
             chars = {ch for _, t in train_pairs for ch in t} | ({" "} if connected else set())
             self.vocab = ["", *sorted(chars)]
@@ -386,7 +387,7 @@ def _common_rate(items: Sequence[Any]) -> int:
             try:
                 return int(sf.info(os.fspath(path)).samplerate)
             except (RuntimeError, sf.LibsndfileError):
-                continue
+                return read_audio(path)[1]  # raises the clear error that names the file
     raise ValueError("cannot tell the sample rate from the data: pass sample_rate=")
 
 
