@@ -127,3 +127,20 @@ def test_streaming_equals_offline(streaming, fsdd, chunk):
     with pytest.raises(ValueError, match="finished"):
         stream.feed(audio[0][:100])
     assert rec.stream().finish() == ""  # no audio, no text
+
+
+@pytest.mark.parametrize("bidirectional", [True, False])
+def test_lengths_flow_through_the_subsampling_and_padding_changes_nothing(bidirectional):
+    from rnnkit.tasks._acoustic import AcousticConfig, AcousticModel
+
+    torch.manual_seed(0)
+    model = AcousticModel(AcousticConfig(n_mels=8, vocab_size=5, conv_channels=6, hidden_size=7,
+                                         bidirectional=bidirectional)).eval()  # fmt: skip
+    feats = [torch.randn(T, 8) for T in (13, 14, 5)]
+    batch = torch.nn.utils.rnn.pad_sequence(feats, batch_first=True)
+    (lp, lengths), _ = model((batch, torch.tensor([13, 14, 5])))
+    assert lengths.tolist() == [7, 7, 3]  # ceil(T / 2)
+    for i, f in enumerate(feats):
+        (alone, n), _ = model((f[None], torch.tensor([f.shape[0]])))
+        torch.testing.assert_close(lp[i, : int(n[0])], alone[0], atol=1e-5, rtol=1e-5)
+        assert torch.all(lp[i, int(n[0]) :] == lp[i, int(n[0]) :])  # finite past the end
