@@ -16,6 +16,7 @@ _LAZY = {
     "TextGenerator": "rnnkit.tasks.textgen",
     "load": "rnnkit.io",
     "Forecaster": "rnnkit.tasks.forecast",
+    "SpeechRecognizer": "rnnkit.tasks.speech",
 }
 
 
@@ -33,6 +34,7 @@ __all__ = [
     "RNN",
     "Forecaster",
     "LSTMState",
+    "SpeechRecognizer",
     "TextGenerator",
     "__version__",
     "functional",

@@ -34,6 +34,7 @@ METRICS_FILE = "metrics.json"
 _TASKS: dict[str, str] = {
     "textgen": "rnnkit.tasks.textgen:TextGenerator",
     "forecast": "rnnkit.tasks.forecast:Forecaster",
+    "speech": "rnnkit.tasks.speech:SpeechRecognizer",
 }
 
 

@@ -13,6 +13,7 @@ import typer
 
 from . import diagnose as _diagnose
 from . import forecast as _forecast
+from . import speech as _speech
 from . import textgen as _textgen
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app = typer.Typer(
 app.add_typer(_textgen.app, name="textgen")
 app.command("diagnose")(_diagnose.diagnose)
 app.add_typer(_forecast.app, name="forecast")
+app.add_typer(_speech.app, name="speech")
 
 
 @app.command()

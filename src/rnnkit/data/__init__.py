@@ -1,6 +1,12 @@
 """Data for rnnkit: the registry of public datasets, text readers, tokenizers and
-language-model batching. Raw file -> text -> token ids -> ``(x, y)`` windows."""
+language-model batching (raw file -> text -> token ids -> ``(x, y)`` windows); audio
+reading, speech data sets, log-mel features (``rnnkit.data.features``) and connected speech."""
 
+from .audio import Utterance as Utterance
+from .audio import read_audio as read_audio
+from .audio import read_speech_data as read_speech_data
+from .audio import resample as resample
+from .connected import ConnectedSpeech as ConnectedSpeech
 from .lm import RandomWindows as RandomWindows
 from .lm import StreamWindows as StreamWindows
 from .lm import batchify as batchify
@@ -30,6 +36,7 @@ from .tokenize import tokenizer_from_dict as tokenizer_from_dict
 __all__ = [
     "BPETokenizer",
     "CharTokenizer",
+    "ConnectedSpeech",
     "DataNotFoundError",
     "Dataset",
     "DownloadError",
@@ -37,6 +44,7 @@ __all__ = [
     "RemoteFile",
     "StreamWindows",
     "Tokenizer",
+    "Utterance",
     "WordTokenizer",
     "batchify",
     "cache_dir",
@@ -47,8 +55,11 @@ __all__ = [
     "get_dataset",
     "is_registered",
     "make_tokenizer",
+    "read_audio",
+    "read_speech_data",
     "read_splits",
     "read_text",
+    "resample",
     "shard_stream",
     "split_text",
     "tokenizer_from_dict",

@@ -217,6 +217,32 @@ _DATASETS: dict[str, Dataset] = {
     ]
 }
 
+# FSDD: 3,000 recordings, each at its raw URL at a fixed commit (the recordings there are
+# those of tag v1.0.10); their hashes live beside this module in fsdd.sha256: the fsdd lines
+# of shared/data/SHA256SUMS, unchanged (`sha256sum fsdd.sha256` gives FSDD_SUMS_SHA256, as
+# shared/data/README.md says).
+_FSDD = (
+    "https://raw.githubusercontent.com/Jakobovski/free-spoken-digit-dataset/"
+    "26eb9aaf76e81b692f806f9140c2d2777410d7a1/recordings"
+)
+FSDD_SUMS_SHA256 = "8f12bbbd51d141d7b73139fc9ba83cf9aaea4b7a385284e7710430761b28b673"
+
+
+def _fsdd() -> Dataset:
+    lines = Path(__file__).with_name("fsdd.sha256").read_text("ascii").splitlines()
+    files = []
+    for line in lines:
+        digest, _, path = line.partition("  ")
+        files.append(RemoteFile(path, digest, f"{_FSDD}/{Path(path).name}"))
+    return Dataset(
+        name="fsdd",
+        description="Free Spoken Digit Dataset: 3,000 8 kHz recordings of digits, 6 speakers",
+        files=tuple(files),
+    )
+
+
+_DATASETS["fsdd"] = _fsdd()
+
 # Files already hashed in this process, keyed by (path, size, mtime) so an edit is noticed.
 _VERIFIED: set[tuple[str, int, int]] = set()
 

@@ -1,0 +1,157 @@
+"""``rnnkit speech train | eval | predict | stream``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from . import _common as C
+
+app = typer.Typer(help="Speech recognition: recurrent acoustic models with CTC.",
+                  no_args_is_help=True)  # fmt: skip
+
+DATA = typer.Argument(
+    ..., help="A manifest CSV (path,text), a folder with transcripts.tsv, or fsdd."
+)
+SPLIT = typer.Option(None, "--split", help="fsdd: official (default) or speaker:NAME.")
+BEAM = typer.Option(1, "--beam", help="1: greedy; more: CTC prefix beam search width.")
+LEXICON = typer.Option(None, "--lexicon", help="A file of allowed words (beam search).")
+LM = typer.Option(None, "--lm", help="A text file (bigram LM) or a word-level textgen model.")
+LM_WEIGHT = typer.Option(0.5, "--lm-weight", help="Weight of the language model.")
+WORD_BONUS = typer.Option(0.0, "--word-bonus", help="Score added per decoded word.")
+
+
+def _decoding(beam: int, lexicon: Path | None, lm: Path | None, lm_weight: float,
+              word_bonus: float) -> dict:  # fmt: skip
+    out: dict = {"beam": beam, "lm_weight": lm_weight, "word_bonus": word_bonus}
+    if lexicon is not None:
+        out["lexicon"] = lexicon
+    if lm is not None:
+        out["lm"] = lm
+    return out
+
+
+@app.command()
+def train(
+    data: str = DATA,
+    out: Path = C.OUT,
+    split: str = SPLIT,
+    streaming: bool = typer.Option(False, help="Unidirectional model for live transcription."),
+    cell: str = typer.Option("gru", help="gru or lstm."),
+    hidden_size: int = typer.Option(192, help="Hidden units per direction and layer."),
+    num_layers: int = typer.Option(2, help="Stacked recurrent layers."),
+    conv_channels: int = typer.Option(128, help="Channels of the convolutional front end."),
+    subsample: int = typer.Option(2, help="Time stride of the front end (1 or 2)."),
+    dropout: float = typer.Option(0.1, help="Dropout."),
+    n_mels: int = typer.Option(40, help="Mel bands."),
+    sample_rate: int = typer.Option(None, help="Model rate in Hz (default: the data's)."),
+    spec_augment: bool = typer.Option(True, help="SpecAugment masking while training."),
+    connected: int = typer.Option(0, help="Add this many multi-word strings joined from the data."),
+    max_time: str = C.MAX_TIME,
+    max_epochs: int = C.MAX_EPOCHS,
+    max_steps: int = C.MAX_STEPS,
+    batch_size: int = C.BATCH_SIZE,
+    lr: float = typer.Option(3e-3, "--lr", help="Peak learning rate."),
+    seed: int = C.SEED,
+    devices: str = C.DEVICES,
+    strategy: str = C.STRATEGY,
+    accelerator: str = C.ACCELERATOR,
+    resume: bool = C.RESUME,
+    progress: bool = C.PROGRESS,
+    val_every: int = C.VAL_EVERY,
+) -> None:
+    """Train a recogniser on DATA (its training part for fsdd) and write it to --out."""
+    from ..data.audio import read_speech_data
+
+    items = read_speech_data(data)  # bad input fails before the heavy imports
+    from ..tasks.speech import SpeechRecognizer, fsdd_split
+
+    if data == "fsdd" or split is not None:
+        items = fsdd_split(items, split or "official")[0]
+    if resume and (out / "config.json").is_file():
+        rec = SpeechRecognizer.load(out)
+    else:
+        rec = SpeechRecognizer(streaming=streaming, cell=cell, hidden_size=hidden_size,
+                               num_layers=num_layers, conv_channels=conv_channels,
+                               subsample=subsample, dropout=dropout, n_mels=n_mels,
+                               sample_rate=sample_rate, spec_augment=spec_augment)  # fmt: skip
+    options = C.train_options(max_time=max_time, max_epochs=max_epochs, max_steps=max_steps,
+                              batch_size=batch_size, lr=lr, seed=seed, devices=devices,
+                              strategy=strategy, accelerator=accelerator, progress=progress,
+                              val_every=val_every)  # fmt: skip
+    rec.fit(items, out=out, resume=resume, connected=connected, **options)
+    if int(os.environ.get("LOCAL_RANK", "0")) != 0:
+        return
+    best = rec.metrics.get("best_val_loss")
+    if best is not None:
+        typer.echo(f"best validation CTC loss {best:.4f} per label")
+    typer.echo(f"model written to {out}; transcribe with: rnnkit speech predict {out} FILE...")
+
+
+@app.command("eval")
+def evaluate(
+    model_dir: Path = typer.Argument(..., help="A model directory written by train."),
+    data: str = DATA,
+    split: str = SPLIT,
+    beam: int = BEAM,
+    lexicon: Path = LEXICON,
+    lm: Path = LM,
+    lm_weight: float = LM_WEIGHT,
+    word_bonus: float = WORD_BONUS,
+) -> None:
+    """Word and character error rates of MODEL_DIR on DATA (for fsdd: the test part)."""
+    from ..data.audio import read_speech_data
+
+    items = read_speech_data(data)
+    from ..tasks.speech import SpeechRecognizer, fsdd_split
+
+    rec = SpeechRecognizer.load(model_dir)
+    if data == "fsdd" or split is not None:
+        items = fsdd_split(items, split or "official")[1]
+    m = rec.evaluate(items, **_decoding(beam, lexicon, lm, lm_weight, word_bonus))
+    typer.echo(f"WER {m['wer']:.4f}  CER {m['cer']:.4f}  ({m['utterances']} utterances)")
+
+
+@app.command()
+def predict(
+    model_dir: Path = typer.Argument(..., help="A model directory written by train."),
+    files: list[Path] = typer.Argument(..., help="Audio files (WAV, FLAC, OGG; any rate)."),
+    beam: int = BEAM,
+    lexicon: Path = LEXICON,
+    lm: Path = LM,
+    lm_weight: float = LM_WEIGHT,
+    word_bonus: float = WORD_BONUS,
+) -> None:
+    """Transcribe FILES: one line of text per file, in order."""
+    from ..tasks.speech import SpeechRecognizer
+
+    rec = SpeechRecognizer.load(model_dir)
+    for text in rec.transcribe(files, **_decoding(beam, lexicon, lm, lm_weight, word_bonus)):
+        typer.echo(text)
+
+
+@app.command()
+def stream(
+    model_dir: Path = typer.Argument(..., help="A streaming model directory (--streaming)."),
+    file: Path = typer.Argument(..., help="An audio file, played to the model chunk by chunk."),
+    chunk_ms: float = typer.Option(100.0, "--chunk-ms", help="Chunk length in milliseconds."),
+) -> None:
+    """Transcribe FILE as if live: print the partial text whenever it changes, then the final."""
+    from ..data.audio import read_audio
+    from ..tasks.speech import SpeechRecognizer
+
+    rec = SpeechRecognizer.load(model_dir)
+    if chunk_ms <= 0:
+        raise ValueError(f"expected --chunk-ms > 0, got {chunk_ms}")
+    session = rec.stream()
+    audio, rate = read_audio(file, rec.sample_rate)
+    step = max(1, round(rate * chunk_ms / 1000))
+    shown = ""
+    for i in range(0, audio.size, step):
+        partial = session.feed(audio[i : i + step])
+        if partial != shown:
+            typer.echo(f"[{(i + step) / rate:6.2f}s] {partial}")
+            shown = partial
+    typer.echo(session.finish())

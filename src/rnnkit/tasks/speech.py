@@ -1,0 +1,443 @@
+"""Speech recognition: recurrent acoustic models trained with CTC, from audio to text.
+
+``SpeechRecognizer`` trains on labelled recordings (a manifest CSV ``path,text``, a folder of
+audio files with a transcript file, the registered ``fsdd`` dataset, or a list of
+``(path or waveform, text)`` pairs), evaluates WER and CER, transcribes files or arrays, and,
+for a streaming model, transcribes live audio chunk by chunk through :meth:`stream`.
+
+Pipeline: waveform (resampled to the model's rate) -> log-mel filterbanks (``torch.stft``,
+Slaney mel scale) -> per-utterance normalisation (offline) or the training set's global
+statistics (streaming) -> SpecAugment at train time -> :class:`~._acoustic.AcousticModel`
+-> CTC; decoding greedy or by prefix beam search with an optional word list and word LM.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .. import io
+from ..data.audio import Utterance, check_audio, normalize_text, read_audio, read_speech_data
+from ..data.audio import fsdd_split as _fsdd_split
+from ..data.connected import ConnectedSpeech
+from ..data.features import FeatureConfig, LogMel, normalize_utterance, spec_augment
+from ._acoustic import AcousticConfig, AcousticModel, ctc_loss
+from ._ctc import CTCDecoder, NGramLM, TextGeneratorLM, error_rates
+from ._speech_stream import SpeechStream
+
+TASK = "speech"
+AudioInput = str | os.PathLike | np.ndarray
+
+
+class SpeechRecognizer:
+    """Audio in, text out: log-mel features, a conv + GRU/LSTM acoustic model, CTC.
+
+    Args:
+        streaming: a unidirectional model with causal convolutions and ``center=False``
+            framing, normalised with global statistics, that :meth:`stream` can run live.
+        cell, hidden_size, num_layers, dropout: the recurrent stack (rnnkit layers).
+        conv_channels, conv_kernel, subsample: the convolutional front end (time stride 1 or 2).
+        n_mels: mel bands; sample_rate: the model's rate (``None``: the training data's).
+        spec_augment: time and frequency masking at train time.
+        beam, lexicon, lm, lm_weight, word_bonus: decoding defaults (see :meth:`set_decoder`).
+
+    Example::
+
+        rec = rnnkit.SpeechRecognizer()
+        rec.fit("fsdd", max_time="5m")
+        print(rec.transcribe(["7_jackson_0.wav"]))
+    """
+
+    def __init__(self, streaming: bool = False, cell: str = "gru", hidden_size: int = 192,
+                 num_layers: int = 2, dropout: float = 0.1, conv_channels: int = 128,
+                 conv_kernel: int = 5, subsample: int = 2, n_mels: int = 40,
+                 sample_rate: int | None = None, spec_augment: bool = True, beam: int = 1,
+                 lexicon: Iterable[str] | None = None, lm: Any = None, lm_weight: float = 0.5,
+                 word_bonus: float = 0.0, impl: str = "auto") -> None:  # fmt: skip
+        self.streaming, self.sample_rate, self.n_mels = streaming, sample_rate, n_mels
+        self.spec_augment = spec_augment
+        self.model_options = {
+            "conv_channels": conv_channels, "conv_kernel": conv_kernel, "subsample": subsample,
+            "cell": cell, "hidden_size": hidden_size, "num_layers": num_layers,
+            "bidirectional": not streaming, "dropout": dropout, "impl": impl,
+        }  # fmt: skip
+        AcousticConfig(n_mels=n_mels, vocab_size=2, **self.model_options)  # validate now
+        self.vocab: list[str] = []
+        self.stats: tuple[list[float], list[float]] | None = None
+        self.model: AcousticModel | None = None
+        self.metrics: dict[str, Any] = {}
+        self.train_config: dict[str, Any] | None = None  # TrainConfig.to_dict()
+        self._features: LogMel | None = None
+        self.set_decoder(beam=beam, lexicon=lexicon, lm=lm, lm_weight=lm_weight,
+                         word_bonus=word_bonus)  # fmt: skip
+
+    # ------------------------------------------------------------------ configuration
+    @property
+    def feature_config(self) -> FeatureConfig:
+        if self.sample_rate is None:
+            raise ValueError("the sample rate is not known yet: fit() or load() first")
+        return FeatureConfig(sample_rate=self.sample_rate, n_mels=self.n_mels,
+                             center=not self.streaming,
+                             normalize="global" if self.streaming else "utterance")  # fmt: skip
+
+    def set_decoder(
+        self,
+        beam: int = 1,
+        lexicon: Iterable[str] | str | None = None,
+        lm: Any = None,
+        lm_weight: float = 0.5,
+        word_bonus: float = 0.0,
+    ) -> None:
+        """Decoding: ``beam`` 1 is greedy, more is CTC prefix beam search; ``lexicon`` a word
+        list (or a file of words); ``lm`` an :class:`~._ctc.NGramLM`, a word-level
+        ``TextGenerator``, a text file to build a bigram from, or a textgen model directory;
+        fused with ``lm_weight`` and ``word_bonus`` per word."""
+        if isinstance(lexicon, (str, os.PathLike)):
+            lexicon = Path(lexicon).read_text(encoding="utf-8").split()
+        if isinstance(lm, (str, os.PathLike)):
+            lm = _load_lm(Path(lm))
+        elif lm is not None and hasattr(lm, "tokenizer"):
+            lm = TextGeneratorLM(lm)
+        self.decoding = {"beam": beam, "lexicon": None if lexicon is None else sorted(set(lexicon)),
+                         "lm": lm, "lm_weight": lm_weight, "word_bonus": word_bonus}  # fmt: skip
+
+    def decoder(self) -> CTCDecoder:
+        d = self.decoding
+        return CTCDecoder(self.vocab, beam=d["beam"], lexicon=d["lexicon"], lm=d["lm"],
+                          lm_weight=d["lm_weight"], word_bonus=d["word_bonus"])  # fmt: skip
+
+    # ------------------------------------------------------------------ features
+    def features(self, audio: np.ndarray) -> Tensor:
+        """Normalised log-mel ``(T, n_mels)`` of a waveform at the model's rate."""
+        if self._features is None or self._features.config != self.feature_config:
+            self._features = LogMel(self.feature_config)
+        feats = self._features(torch.from_numpy(np.asarray(audio, dtype=np.float32)))
+        return self.normalize(feats)
+
+    def normalize(self, feats: Tensor) -> Tensor:
+        if not self.streaming:
+            return normalize_utterance(feats)
+        if self.stats is None:
+            raise ValueError("a streaming model needs global statistics: fit() or load() first")
+        mean, std = (torch.tensor(s, dtype=feats.dtype) for s in self.stats)
+        return (feats - mean) / std
+
+    def _load(self, item: Any, cache: dict | None = None) -> np.ndarray:
+        if isinstance(item, Utterance):
+            item = item.path
+        if isinstance(item, np.ndarray | Tensor):
+            return check_audio(np.asarray(item), "the audio array")
+        key = os.fspath(item)
+        if cache is not None and key in cache:
+            return cache[key]
+        audio, _ = read_audio(key, self.sample_rate)
+        if cache is not None:
+            cache[key] = audio
+        return audio
+
+    # ------------------------------------------------------------------ training
+    def fit(self, data: Any, val: Any = None, out: str | Path | None = None, resume: bool = False,
+            split: str | None = None, connected: int = 0, connected_snr: float | None = 30.0,
+            **train_options: Any) -> SpeechRecognizer:  # fmt: skip
+        """Train on ``data`` (validated on ``val``, or a random 10% of ``data``).
+
+        ``data``/``val``: a manifest CSV, a folder with transcripts, ``"fsdd"`` (its
+        ``split``'s training part: ``"official"`` or ``"speaker:NAME"``), or a list of
+        ``Utterance`` / ``(path or waveform, text)``. ``connected``: add that many
+        multi-word strings joined from the training recordings (one speaker each, pauses,
+        noise at ``connected_snr`` dB). ``train_options``: :class:`rnnkit.train.TrainConfig`
+        fields (``max_time="5m"``, ``max_epochs``, ``batch_size``, ``lr``, ``seed``, ...).
+        """
+        if not {"max_epochs", "max_steps", "max_time"} & set(train_options):
+            train_options = {**train_options, "max_epochs": 20}
+        train_options.setdefault("warmup_steps", 30)
+        items = self._items(data, split, part=0)
+        val_items = self._items(val, None, part=0) if val is not None else None
+        seed = int(train_options.get("seed", 0))
+        if val_items is None:
+            rng = random.Random(seed)
+            shuffled = items[:]
+            rng.shuffle(shuffled)
+            cut = max(1, len(shuffled) // 10)
+            val_items, items = shuffled[:cut], shuffled[cut:]
+        if not items:
+            raise ValueError("expected some training recordings, got none")
+        if self.sample_rate is None:
+            self.sample_rate = _common_rate(items)
+        cache: dict[str, np.ndarray] = {}
+        train_pairs = [(self._load(a, cache), t) for a, t in self._pairs(items)]
+        logmel = LogMel(self.feature_config)
+        strings = None
+        if connected:  # fresh strings every epoch, from the training recordings only
+            gen = ConnectedSpeech([u for u in items if isinstance(u, Utterance)],
+                                  self.sample_rate, snr_db=connected_snr)  # fmt: skip
+
+            def strings(epoch: int) -> list[tuple[Tensor, Tensor]]:
+                pairs = gen.generate(connected, seed=seed * 7919 + epoch, cache=cache)
+                return [(self.normalize(logmel(torch.from_numpy(a))), self._encode(t))
+                        for a, t in pairs]  # fmt: skip
+
+        from ..train import FixedBatches, RecurrentTask, TrainConfig, fit  # Lightning: lazily
+
+        cfg = TrainConfig.from_options(**train_options)
+        if not self.vocab or not resume:
+            chars = {ch for _, t in train_pairs for ch in t} | ({" "} if connected else set())
+            self.vocab = ["", *sorted(chars)]
+        raw = [logmel(torch.from_numpy(a)) for a, _ in train_pairs]
+        if self.streaming and (self.stats is None or not resume):
+            allf = torch.cat(raw)
+            self.stats = (allf.mean(0).tolist(), allf.std(0).clamp_min(1e-3).tolist())
+        train_set = [(self.normalize(f), self._encode(t)) for f, (_, t) in zip(raw, train_pairs)]
+        val_set = [(self.features(self._load(a)), self._encode(t))
+                   for a, t in self._pairs(val_items)]  # fmt: skip
+        if self.model is None or not resume:
+            config = AcousticConfig(n_mels=self.n_mels, vocab_size=len(self.vocab),
+                                    **self.model_options)  # fmt: skip
+            self.model = AcousticModel(config)
+        self.train_config = cfg.to_dict()
+        task = RecurrentTask(self.model, ctc_loss, cfg)
+        batches = _training_batches(train_set, cfg.batch_size, cfg.seed, self.spec_augment,
+                                    strings, connected)  # fmt: skip
+        val_batches = FixedBatches(_collate(val_set[i : i + cfg.batch_size])
+                                   for i in range(0, len(val_set), cfg.batch_size))  # fmt: skip
+        out_dir = Path(out) if out is not None else _scratch_dir()
+        trainer = fit(task, batches, val_batches, out_dir, resume=resume)
+        best = out_dir / "checkpoints" / "best.ckpt"
+        if best.is_file() and task.stopped_reason is None:
+            state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
+            self.model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
+        self.model.eval()
+        self.metrics = {"train_steps": int(trainer.global_step), "history": task.history,
+                        "train_utterances": len(train_set)}  # fmt: skip
+        if task.history:
+            self.metrics["best_val_loss"] = min(h["val_loss"] for h in task.history)
+        if task.stopped_reason:
+            self.metrics["stopped_reason"] = task.stopped_reason
+        if out is not None and trainer.global_rank == 0:
+            self.save(out_dir)
+        return self
+
+    def _items(self, data: Any, split: str | None, part: int) -> list:
+        if isinstance(data, (str, os.PathLike)):
+            items = read_speech_data(data)
+            if os.fspath(data) == "fsdd" or split is not None:
+                items = fsdd_split(items, split or "official")[part]
+            return items
+        items = list(data)
+        if not items:
+            raise ValueError("expected some recordings, got an empty list")
+        return items
+
+    @staticmethod
+    def _pairs(items: Sequence[Any]) -> list[tuple[Any, str]]:
+        out = []
+        for it in items:
+            if isinstance(it, Utterance):
+                out.append((it, it.text))
+            elif isinstance(it, (tuple, list)) and len(it) == 2:
+                out.append((it[0], normalize_text(it[1])))
+            else:
+                raise ValueError(
+                    f"expected an Utterance or a (path or waveform, text) pair, got {it!r:.80}"
+                )
+        return out
+
+    def _encode(self, text: str) -> Tensor:
+        index = {ch: i for i, ch in enumerate(self.vocab) if i > 0}
+        return torch.tensor([index[ch] for ch in text if ch in index], dtype=torch.long)
+
+    # ------------------------------------------------------------------ inference
+    def _ready(self) -> AcousticModel:
+        if self.model is None:
+            raise ValueError("this SpeechRecognizer is not trained yet: call fit() or load()")
+        self.model.eval()
+        return self.model
+
+    @torch.no_grad()
+    def log_probs(self, inputs: Sequence[AudioInput], batch_size: int = 32) -> list[Tensor]:
+        """Per-frame log-probabilities ``(T', V)`` of each input (paths or waveforms)."""
+        model = self._ready()
+        feats = [self.features(self._load(x)) for x in inputs]
+        out: list[Tensor] = [torch.empty(0)] * len(feats)
+        order = sorted(range(len(feats)), key=lambda i: feats[i].shape[0])
+        for s in range(0, len(order), batch_size):
+            idx = order[s : s + batch_size]
+            (x, lengths), _ = _collate([(feats[i], torch.empty(0, dtype=torch.long)) for i in idx])
+            (lp, lens), _ = model((x, lengths))
+            for j, i in enumerate(idx):
+                out[i] = lp[j, : int(lens[j])]
+        return out
+
+    def transcribe(self, inputs: AudioInput | Sequence[AudioInput], batch_size: int = 32,
+                   **decoding: Any) -> list[str]:  # fmt: skip
+        """One transcript per input: paths (any rate; resampled) or waveforms at the model's
+        rate. ``decoding`` overrides :meth:`set_decoder`'s options for this call."""
+        if isinstance(inputs, (str, os.PathLike, np.ndarray)):
+            inputs = [inputs]
+        decoder = self._decoder_with(decoding)
+        return [decoder.decode(lp.numpy()) for lp in self.log_probs(list(inputs), batch_size)]
+
+    predict = transcribe
+
+    def _decoder_with(self, decoding: dict) -> CTCDecoder:
+        if not decoding:
+            return self.decoder()
+        saved = self.decoding
+        try:
+            self.set_decoder(**{**saved, **decoding})
+            return self.decoder()
+        finally:
+            self.decoding = saved
+
+    def evaluate(self, data: Any, split: str | None = None, **decoding: Any) -> dict[str, Any]:
+        """WER and CER on ``data`` (for ``"fsdd"``: the test part of ``split``)."""
+        items = self._items(data, split, part=1)
+        pairs = self._pairs(items)
+        hyps = self.transcribe([a for a, _ in pairs], **decoding)
+        refs = [t for _, t in pairs]
+        return {**error_rates(hyps, refs), "utterances": len(refs)}
+
+    def stream(self) -> SpeechStream:
+        """A live transcription session (streaming models only): ``feed(chunk)`` returns the
+        partial text, ``finish()`` the final one. Chunks are mono float waveforms at the
+        model's ``sample_rate``, of any size (100 ms is typical)."""
+        model = self._ready()
+        if not self.streaming:
+            raise ValueError(
+                "stream() needs a streaming model: train with SpeechRecognizer(streaming=True) "
+                "(a bidirectional model must hear the whole utterance)"
+            )
+        return SpeechStream(self, model)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write the model directory (config.json, model.safetensors, metrics.json)."""
+        model = self._ready()
+        d = self.decoding
+        config = {
+            "features": self.feature_config.to_dict(), "model": model.config.to_dict(),
+            "vocab": self.vocab, "stats": list(self.stats) if self.stats else None,
+            "spec_augment": self.spec_augment,
+            "decoding": {"beam": d["beam"], "lexicon": d["lexicon"], "lm_weight": d["lm_weight"],
+                         "word_bonus": d["word_bonus"]},
+            "train": self.train_config,
+        }  # fmt: skip
+        metrics = {k: v for k, v in self.metrics.items() if k != "history"}
+        return io.save_model_dir(path, task=TASK, config=config, model=model, metrics=metrics)
+
+    @classmethod
+    def load(cls, path: str | Path) -> SpeechRecognizer:
+        """Load a model directory written by :meth:`save` (no pickle is ever read)."""
+        config = io.read_config(path)
+        if config.get("task") != TASK:
+            raise ValueError(f"{path} holds a {config.get('task')!r} model, not {TASK!r}")
+        mc = AcousticConfig(**config["model"])
+        fc = FeatureConfig(**config["features"])
+        self = cls.__new__(cls)
+        self.streaming, self.sample_rate, self.n_mels = (
+            not mc.bidirectional,
+            fc.sample_rate,
+            fc.n_mels,
+        )
+        self.spec_augment = config.get("spec_augment", True)
+        self.model_options = {
+            k: v for k, v in mc.to_dict().items() if k not in ("n_mels", "vocab_size")
+        }
+        self.vocab = list(config["vocab"])
+        self.stats = tuple(config["stats"]) if config.get("stats") else None
+        self.model = AcousticModel(mc)
+        io.load_weights(path, self.model)
+        self.model.eval()
+        self.metrics = io.read_metrics(path)
+        self._features = None
+        self.train_config = config.get("train")
+        self.set_decoder(**config.get("decoding", {}))
+        return self
+
+
+def fsdd_split(items: list, split: str = "official") -> tuple[list, list]:
+    """``(train, test)`` of FSDD ``items``: ``"official"`` or ``"speaker:NAME"``."""
+    return _fsdd_split(items, split)
+
+
+def _load_lm(path: Path) -> Any:
+    if path.is_dir():
+        from .textgen import TextGenerator
+
+        return TextGeneratorLM(TextGenerator.load(path))
+    if not path.is_file():
+        raise ValueError(f"{path}: no such language model; expected a text file or a textgen model")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return NGramLM(order=2).fit(normalize_text(line) for line in lines)
+
+
+def _common_rate(items: Sequence[Any]) -> int:
+    import soundfile as sf
+
+    for it in items:
+        path = it.path if isinstance(it, Utterance) else it[0]
+        if isinstance(path, (str, os.PathLike)):
+            try:
+                return int(sf.info(os.fspath(path)).samplerate)
+            except (RuntimeError, sf.LibsndfileError):
+                return read_audio(path)[1]  # raises the clear error that names the file
+    raise ValueError("cannot tell the sample rate from the data: pass sample_rate=")
+
+
+def _collate(pairs: Sequence[tuple[Tensor, Tensor]]) -> tuple[tuple[Tensor, Tensor], Tensor]:
+    """Pad features with zeros and labels with -1: ``((feats, lengths), labels)``."""
+    lengths = torch.tensor([f.shape[0] for f, _ in pairs])
+    feats = torch.nn.utils.rnn.pad_sequence([f for f, _ in pairs], batch_first=True)
+    S = max(1, max(int(y.numel()) for _, y in pairs))
+    labels = torch.full((len(pairs), S), -1, dtype=torch.long)
+    for i, (_, y) in enumerate(pairs):
+        labels[i, : y.numel()] = y
+    return (feats, lengths), labels
+
+
+def _training_batches(data: list, batch_size: int, seed: int, augment: bool,
+                      extra: Any = None, n_extra: int = 0) -> Any:  # fmt: skip
+    """Shuffled each epoch; batches of similar lengths (sorted within pools of 50 batches);
+    ``extra(epoch)`` adds ``n_extra`` fresh examples (connected strings) to each epoch."""
+    from ..train import Batches
+
+    def make_epoch(epoch: int, rank: int, world: int):
+        rng = random.Random(seed * 1000 + epoch)
+        examples = data + (extra(epoch) if extra is not None else [])
+        idx = list(range(rank, len(examples), world))
+        rng.shuffle(idx)
+        pool = 50 * batch_size
+        batches = []
+        for p in range(0, len(idx), pool):
+            chunk = sorted(idx[p : p + pool], key=lambda i: examples[i][0].shape[0])
+            batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+        rng.shuffle(batches)
+        gen = torch.Generator().manual_seed(seed * 1000 + epoch)
+        for b in batches:
+            (x, lengths), y = _collate([examples[i] for i in b])
+            if augment:
+                x = spec_augment(x, lengths, gen)
+            yield (x, lengths), y
+
+    def length(rank: int, world: int) -> int:
+        n = len(range(rank, len(data) + n_extra, world))
+        pool = 50 * batch_size
+        return sum(-(-min(pool, n - p) // batch_size) for p in range(0, n, pool))
+
+    return Batches(make_epoch, length)
+
+
+def _scratch_dir() -> Path:
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="rnnkit-speech-"))
+
+
+__all__ = ["SpeechRecognizer", "SpeechStream", "fsdd_split"]

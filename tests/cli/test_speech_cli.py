@@ -1,0 +1,73 @@
+"""``rnnkit speech train | eval | predict | stream`` end to end, in subprocesses."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+RNNKIT = Path(sys.executable).with_name("rnnkit")
+TINY = ["--hidden-size", "32", "--num-layers", "1", "--conv-channels", "16", "--batch-size", "8",
+        "--no-progress"]  # fmt: skip
+
+
+def run(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run([str(RNNKIT), *args], capture_output=True, text=True, timeout=timeout,
+                          env=env, stdin=subprocess.DEVNULL)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory) -> Path:
+    root = os.environ.get("RNNKIT_DATA_DIR")
+    rec = Path(root or "") / "fsdd/recordings"
+    if not root or not rec.is_dir():
+        pytest.skip("needs RNNKIT_DATA_DIR with fsdd/recordings (CI points it at ../shared/data)")
+    words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    lines = ["path,text"] + [f"{rec}/{d}_theo_{i}.wav,{words[d]}" for d in range(10)
+                             for i in range(5, 9)]  # fmt: skip
+    path = tmp_path_factory.mktemp("data") / "train.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(manifest, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("model")
+    r = run("speech", "train", str(manifest), "--out", str(out), "--max-steps", "15",
+            "--streaming", *TINY)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "model written to" in r.stdout
+    return out
+
+
+@pytest.mark.slow
+def test_train_eval_predict_stream(trained, manifest, tmp_path):
+    names = {p.name for p in trained.iterdir()}
+    assert {"config.json", "model.safetensors", "metrics.json"} <= names
+    r = run("speech", "eval", str(trained), str(manifest), "--beam", "3")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("WER ") and "(40 utterances)" in r.stdout
+    files = [line.split(",")[0] for line in manifest.read_text().splitlines()[1:4]]
+    r = run("speech", "predict", str(trained), *files)
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) == 3  # one line per file, even when empty
+    r = run("speech", "stream", str(trained), files[0], "--chunk-ms", "100")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()  # at least the final line
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path):
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"garbage" * 50)
+    (tmp_path / "m.csv").write_text("path,text\n" + f"{broken},one\n" * 12)
+    r = run("speech", "train", str(tmp_path / "m.csv"), "--out", str(tmp_path / "o"),
+            "--max-steps", "1", *TINY)  # fmt: skip
+    assert r.returncode == 2
+    assert r.stderr.startswith("rnnkit: error: ") and "broken.wav" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    r = run("speech", "train", "fsdd", "--split", "speaker:bob", "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "speaker:NAME" in r.stderr
