@@ -102,7 +102,8 @@ def read_labeled(
     if fmt == "auto":
         fmt = "folder" if path.is_dir() else _BY_SUFFIX.get(path.suffix.lower(), "lines")
     if (fmt == "folder") != path.is_dir():
-        raise ValueError(f"{path}: format {fmt!r} does not fit a {'folder' if path.is_dir() else 'file'}")
+        kind = "folder" if path.is_dir() else "file"
+        raise ValueError(f"{path}: format {fmt!r} does not fit a {kind}")
     if fmt == "folder":
         texts, labels = _read_folder(path, encoding)
     elif fmt in ("csv", "tsv"):
@@ -125,7 +126,7 @@ def _read_lines(path: Path, encoding: str, labeled: bool) -> tuple[list[str], li
     if not labeled:
         return lines, []
     texts, labels = [], []
-    for i, line in enumerate(lines, 1):
+    for line in lines:
         if not line.strip():
             continue  # blank lines separate nothing here
         label, _, text = line.strip().partition(" ")
@@ -174,8 +175,10 @@ def _read_jsonl(path: Path, text_col: str, label_col: str, encoding: str,
             raise ValueError(f"{path}, line {i}: not valid JSON ({e.msg})") from None
         if not isinstance(row, dict) or text_col not in row or (labeled and label_col not in row):
             keys = sorted(row) if isinstance(row, dict) else type(row).__name__
-            raise ValueError(f"{path}, line {i}: expected an object with keys {text_col!r} and "
-                             f"{label_col!r}, got {keys} (choose with --text-col / --label-col)")  # fmt: skip
+            raise ValueError(
+                f"{path}, line {i}: expected an object with keys {text_col!r} and "
+                f"{label_col!r}, got {keys} (choose with --text-col / --label-col)"
+            )
         texts.append("" if row[text_col] is None else str(row[text_col]))
         if labeled:
             labels.append(_label(row[label_col], f"{path}, line {i}"))

@@ -110,7 +110,7 @@ class ClassifierNet(nn.Module):
 
     def encode(self, emb: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor | None]:
         """``emb (B, T, E)`` -> pooled ``(B, H*dirs)`` and attention weights ``(B, T)`` or None."""
-        B, T, _ = emb.shape
+        T = emb.shape[1]
         out, state = self.rnn(emb, lengths=lengths)  # pads are skipped, outputs there are 0
         mask = torch.arange(T, device=emb.device)[None, :] < lengths.to(emb.device)[:, None]
         pooling = self.config.pooling
@@ -209,7 +209,7 @@ class TextIds:
         else:
             ids = self.tokenizer.encode(" ".join((text.lower() if self.lower else text).split()))
         truncated = len(ids) > self.max_length - 1
-        return ids[: self.max_length - 1] + [self.end_id], truncated
+        return [*ids[: self.max_length - 1], self.end_id], truncated
 
     def tokens(self, text: str) -> list[str]:
         """The token strings of one text as the model sees them (for ``explain``)."""

@@ -187,8 +187,9 @@ class TextClassifier:
             order = list(range(len(texts)))
             random.Random(train_options.get("seed", 0)).shuffle(order)
             cut = max(1, int(len(texts) * val_fraction))
-            val_texts, val_labels = [texts[i] for i in order[:cut]], [labels[i] for i in order[:cut]]
-            texts, labels = [texts[i] for i in order[cut:]], [labels[i] for i in order[cut:]]
+            held, kept = order[:cut], order[cut:]
+            val_texts, val_labels = [texts[i] for i in held], [labels[i] for i in held]
+            texts, labels = [texts[i] for i in kept], [labels[i] for i in kept]
         if not {"max_epochs", "max_steps", "max_time"} & set(train_options):
             train_options = {**train_options, "max_epochs": 10}
         cfg = TrainConfig.from_options(**train_options)
@@ -201,7 +202,8 @@ class TextClassifier:
         self.text_ids = TextIds.build(texts, **opts)
         train_ids, truncated = self._encode(texts)
         y = torch.tensor([index[v] for v in labels])
-        net_cfg = ClassifierConfig(self.text_ids.vocab_size, len(self.classes), **self.model_options)
+        vocab, n_classes = self.text_ids.vocab_size, len(self.classes)
+        net_cfg = ClassifierConfig(vocab, n_classes, **self.model_options)
         torch.manual_seed(cfg.seed)
         self.model = ClassifierNet(net_cfg)
         transfer = None
@@ -394,7 +396,8 @@ class TextClassifier:
         cw = config.get("class_weights")
         self.class_weights = dict(cw) if isinstance(cw, list) else cw
         self.pretrained = config.get("pretrained")
-        self.lr_decay, self.gradual_unfreeze = config.get("lr_decay"), config.get("gradual_unfreeze")
+        self.lr_decay = config.get("lr_decay")
+        self.gradual_unfreeze = config.get("gradual_unfreeze", False)
         self.classes = config["classes"]
         self.text_ids = TextIds.from_dict(config["text"])
         self.model = ClassifierNet(net_cfg)
