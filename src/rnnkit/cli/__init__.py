@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from . import classify as _classify
 from . import textgen as _textgen
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app = typer.Typer(
 
 
 app.add_typer(_textgen.app, name="textgen")
+app.add_typer(_classify.app, name="classify")
 
 
 @app.command()
