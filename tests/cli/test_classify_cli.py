@@ -57,6 +57,7 @@ def cli(capsys, *args: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
+@pytest.mark.slow
 def test_train_predict_and_eval_end_to_end(model, reviews, tmp_path, capsys):
     assert {"config.json", "model.safetensors", "metrics.json"} <= {p.name for p in model.iterdir()}
     r = run("classify", "predict", str(model), "a gorgeous film", "", "--proba")

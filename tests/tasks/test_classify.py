@@ -45,6 +45,7 @@ def trained(sst, tmp_path_factory):
     return clf, out
 
 
+@pytest.mark.slow
 def test_a_short_run_on_sst2_beats_the_majority_class(trained, sst):
     clf, _ = trained
     _, _, (test, test_y) = sst
