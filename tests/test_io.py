@@ -226,8 +226,9 @@ def test_load_dispatches_to_the_registered_task(tmp_path, fake_task):
 
 
 def test_unknown_task_lists_known_ones(tmp_path, fake_task):
-    path = io.save_model_dir(tmp_path / "m", task="speech", config={}, model=nn.Linear(1, 1))
-    with pytest.raises(ValueError, match=r"unknown task 'speech'; known tasks: fake, textgen"):
+    path = io.save_model_dir(tmp_path / "m", task="nosuchtask", config={}, model=nn.Linear(1, 1))
+    known = r"unknown task 'nosuchtask'; known tasks: .*fake, textgen"
+    with pytest.raises(ValueError, match=known):
         io.load(path)
 
 
