@@ -17,6 +17,7 @@ _LAZY = {
     "load": "rnnkit.io",
     "Forecaster": "rnnkit.tasks.forecast",
     "SpeechRecognizer": "rnnkit.tasks.speech",
+    "TextClassifier": "rnnkit.tasks.classify",
 }
 
 
@@ -35,6 +36,7 @@ __all__ = [
     "Forecaster",
     "LSTMState",
     "SpeechRecognizer",
+    "TextClassifier",
     "TextGenerator",
     "__version__",
     "functional",

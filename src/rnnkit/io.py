@@ -35,6 +35,7 @@ _TASKS: dict[str, str] = {
     "textgen": "rnnkit.tasks.textgen:TextGenerator",
     "forecast": "rnnkit.tasks.forecast:Forecaster",
     "speech": "rnnkit.tasks.speech:SpeechRecognizer",
+    "classify": "rnnkit.tasks.classify:TextClassifier",
 }
 
 

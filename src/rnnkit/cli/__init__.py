@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from . import classify as _classify
 from . import diagnose as _diagnose
 from . import forecast as _forecast
 from . import speech as _speech
@@ -29,6 +30,7 @@ app.add_typer(_textgen.app, name="textgen")
 app.command("diagnose")(_diagnose.diagnose)
 app.add_typer(_forecast.app, name="forecast")
 app.add_typer(_speech.app, name="speech")
+app.add_typer(_classify.app, name="classify")
 
 
 @app.command()

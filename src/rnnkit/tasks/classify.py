@@ -1,0 +1,500 @@
+"""Text classification (sentiment analysis) with recurrent encoders.
+
+``TextClassifier`` learns labels of any type (strings, ints) from lists of texts, a
+CSV/TSV/JSONL file, a folder per class, or ``label text`` lines (SST-2's files). The model
+(see :mod:`rnnkit.tasks._classifier`) is embedding -> bidirectional LSTM/GRU/RNN run with
+``lengths`` -> pooling (last, mean, max, attention) -> linear. The vocabulary comes from
+the training texts only. The model kept is the one with the best validation accuracy.
+
+Transfer: ``TextClassifier(pretrained=LM_DIR)`` starts the embedding and encoder from a
+word-level :class:`~rnnkit.TextGenerator` (see :mod:`rnnkit.tasks._transfer`), with
+discriminative learning rates (``lr_decay``: each layer group below the top trains at the
+rate of the one above divided by it; ULMFiT uses 2.6) and gradual unfreezing
+(``gradual_unfreeze=True``: the top group trains in epoch 1, one more group each epoch).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .. import io
+from ..data.labeled import read_labeled
+from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, fit
+from ._classifier import ClassifierConfig, ClassifierNet, TextIds, pad_batch
+from ._transfer import init_from_lm, lm_model_options
+
+TASK = "classify"
+
+
+class _ClassifyTask(RecurrentTask):
+    """The engine's task with what classification needs: validation accuracy (model
+    selection and early stopping on it, not on the loss, which climbs as a classifier grows
+    confident long before its accuracy drops), layer-group learning rates and unfreezing."""
+
+    def __init__(self, model, loss_fn, config: TrainConfig, lr_decay: float | None,
+                 gradual_unfreeze: bool, patience: int | None) -> None:  # fmt: skip
+        super().__init__(model, loss_fn, config, stateful=False)
+        self.lr_decay, self.gradual_unfreeze, self.patience = lr_decay, gradual_unfreeze, patience
+        self.best_acc, self.best_state, self.best_step, self._stale = -1.0, None, 0, 0
+        self._correct = 0.0
+
+    def configure_optimizers(self):
+        groups = self.model.layer_groups()
+        params = []
+        for i, group in enumerate(groups):
+            scale = 1.0 / (self.lr_decay ** (len(groups) - 1 - i)) if self.lr_decay else 1.0
+            decay = [p for p in group if p.dim() >= 2]
+            rest = [p for p in group if p.dim() < 2]
+            params += [{"params": decay, "weight_decay": self.cfg.weight_decay, "lr_scale": scale},
+                       {"params": rest, "weight_decay": 0.0, "lr_scale": scale}]  # fmt: skip
+        params = [g for g in params if g["params"]]
+        # The fused AdamW is one kernel over all tensors: on CPU it is ~20x faster than the
+        # default for the large embedding table, which dominated the step otherwise.
+        fused = all(p.device.type in ("cpu", "cuda") for p in self.model.parameters())
+        return torch.optim.AdamW(params, lr=self.base_lr, betas=self.cfg.betas, fused=fused)
+
+    def on_train_epoch_start(self) -> None:
+        if not self.gradual_unfreeze:
+            return
+        groups = self.model.layer_groups()
+        trainable = min(len(groups), self.current_epoch + 1)
+        for i, group in enumerate(groups):
+            for p in group:
+                p.requires_grad_(i >= len(groups) - trainable)
+
+    def on_validation_epoch_start(self) -> None:
+        super().on_validation_epoch_start()
+        self._correct = 0.0
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        x, y = batch
+        logits, _ = self.model(x)
+        loss, n = self.loss_fn(logits, y)
+        self._val_sum += float(loss) * n
+        self._val_n += n
+        self._correct += float((logits.argmax(-1) == y).sum())
+
+    def on_validation_epoch_end(self) -> None:
+        t = torch.tensor([self._val_sum, self._val_n, self._correct], dtype=torch.float64,
+                         device=self.device)  # fmt: skip
+        t = self.trainer.strategy.reduce(t, reduce_op="sum")
+        n = float(t[1])
+        loss, acc = (float(t[0]) / n, float(t[2]) / n) if n else (math.nan, math.nan)
+        self.log("val_loss", loss, prog_bar=True)
+        self.log("val_acc", acc, prog_bar=True)
+        self.history.append({"step": float(self.global_step), "val_loss": loss, "val_acc": acc,
+                             "epoch": float(self.current_epoch)})  # fmt: skip
+        if acc > self.best_acc:
+            self.best_acc, self.best_step, self._stale = acc, self.global_step, 0
+            self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        else:
+            self._stale += 1
+            if self.patience and self._stale >= self.patience:
+                self.trainer.should_stop = True
+
+
+class TextClassifier:
+    """A recurrent text classifier: sentiment, topics, intents, any labels.
+
+    Args:
+        level: ``"word"`` (``lower`` and ``split_punct`` normalise; ``min_freq``,
+            ``max_vocab`` limit the vocabulary) or ``"bpe"`` (``bpe_vocab_size``).
+        max_length: tokens per text at most (longer ones keep their beginning); stated in
+            ``metrics["truncated"]`` when it cuts.
+        cell, embedding_size, hidden_size, num_layers, bidirectional: the encoder.
+        pooling: ``"last"``, ``"mean"``, ``"max"`` or ``"attention"``.
+        dropout (before the classifier), embedding_dropout (whole words), input_dropout,
+        between_dropout, recurrent_dropout, weight_drop, zoneout, layer_norm: regularizers.
+        class_weights: ``None``, ``"balanced"`` (n / (classes * count)) or ``{label: w}``.
+        pretrained: a word-level TextGenerator model directory to start from (its cell and
+            sizes replace those given here); ``lr_decay`` and ``gradual_unfreeze`` as above.
+
+    Example::
+
+        clf = rnnkit.TextClassifier(pooling="max")
+        clf.fit(texts, labels, val_texts, val_labels, max_epochs=8)
+        clf.predict(["a gorgeous, witty film"])   # -> [1]
+    """
+
+    def __init__(self, level: str = "word", lower: bool = True, split_punct: bool = True,
+                 max_length: int = 256, min_freq: int = 1, max_vocab: int | None = None,
+                 bpe_vocab_size: int = 8000, cell: str = "lstm", embedding_size: int = 300,
+                 hidden_size: int = 256, num_layers: int = 1, bidirectional: bool = True,
+                 pooling: str = "max", dropout: float = 0.5, embedding_dropout: float = 0.1,
+                 input_dropout: float = 0.0, between_dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, weight_drop: float = 0.0, zoneout: float = 0.0,
+                 layer_norm: bool = False, attention_size: int = 128,
+                 class_weights: str | dict | None = None, pretrained: str | Path | None = None,
+                 lr_decay: float | None = None, gradual_unfreeze: bool = False,
+                 impl: str = "auto") -> None:  # fmt: skip
+        self.text_options = {"level": level, "lower": lower, "split_punct": split_punct,
+                             "max_length": max_length, "min_freq": min_freq,
+                             "max_vocab": max_vocab, "bpe_vocab_size": bpe_vocab_size}  # fmt: skip
+        self.model_options = {
+            "cell": cell, "embedding_size": embedding_size, "hidden_size": hidden_size,
+            "num_layers": num_layers, "bidirectional": bidirectional, "pooling": pooling,
+            "dropout": dropout, "embedding_dropout": embedding_dropout,
+            "input_dropout": input_dropout, "between_dropout": between_dropout,
+            "recurrent_dropout": recurrent_dropout, "weight_drop": weight_drop,
+            "zoneout": zoneout, "layer_norm": layer_norm, "attention_size": attention_size,
+            "impl": impl,
+        }  # fmt: skip
+        if pretrained is not None:
+            if level != "word":
+                raise ValueError(f"pretrained needs level='word' (a word LM), got {level!r}")
+            self.model_options.update(lm_model_options(pretrained))
+        ClassifierConfig(vocab_size=2, num_classes=2, **self.model_options)  # validate now
+        TextIds(level, None, lower, split_punct, max_length)
+        if lr_decay is not None and not lr_decay >= 1.0:
+            raise ValueError(f"lr_decay must be >= 1 (ULMFiT uses 2.6), got {lr_decay!r}")
+        if not (class_weights is None or class_weights == "balanced"
+                or isinstance(class_weights, dict)):  # fmt: skip
+            raise ValueError(f"class_weights must be None, 'balanced' or a dict of label -> "
+                             f"weight, got {class_weights!r}")  # fmt: skip
+        self.class_weights, self.pretrained = class_weights, pretrained
+        self.lr_decay, self.gradual_unfreeze = lr_decay, gradual_unfreeze
+        self.classes: list[Any] = []
+        self.text_ids: TextIds | None = None
+        self.model: ClassifierNet | None = None
+        self.metrics: dict[str, Any] = {}
+        self.train_config: TrainConfig | None = None
+
+    # ------------------------------------------------------------------ training
+    def fit(self, texts: Any, labels: list | None = None, val_texts: Any = None,
+            val_labels: list | None = None, *, text_col: str | None = None,
+            label_col: str | None = None, fmt: str = "auto", encoding: str = "utf-8",
+            out: str | Path | None = None, val_fraction: float = 0.1,
+            **train_options: Any) -> TextClassifier:  # fmt: skip
+        """Train on ``texts``/``labels`` (lists), or on a file or folder given as ``texts``
+        (with ``labels=None``; ``text_col``, ``label_col``, ``fmt``, ``encoding`` as in
+        :func:`rnnkit.data.labeled.read_labeled`). Validation: ``val_texts``/``val_labels``
+        (or a file), else a random ``val_fraction`` of the training data. ``train_options``
+        are :class:`rnnkit.train.TrainConfig` fields; ``early_stopping`` counts validations
+        without a better validation accuracy. Default: 10 epochs.
+        """
+        read = {"text_col": text_col, "label_col": label_col, "fmt": fmt, "encoding": encoding}
+        texts, labels = _texts_and_labels(texts, labels, "training", read)
+        if val_texts is not None:
+            val_texts, val_labels = _texts_and_labels(val_texts, val_labels, "validation", read)
+        elif len(texts) >= 20 and val_fraction > 0:
+            order = list(range(len(texts)))
+            random.Random(train_options.get("seed", 0)).shuffle(order)
+            cut = max(1, int(len(texts) * val_fraction))
+            held, kept = order[:cut], order[cut:]
+            val_texts, val_labels = [texts[i] for i in held], [labels[i] for i in held]
+            texts, labels = [texts[i] for i in kept], [labels[i] for i in kept]
+        if not {"max_epochs", "max_steps", "max_time"} & set(train_options):
+            train_options = {**train_options, "max_epochs": 10}
+        cfg = TrainConfig.from_options(**train_options)
+        patience = cfg.early_stopping  # on validation accuracy, here rather than the loss
+        cfg = dataclasses.replace(cfg, early_stopping=None)
+
+        self.classes = _classes(labels)
+        index = {c: i for i, c in enumerate(self.classes)}
+        opts = self.text_options
+        self.text_ids = TextIds.build(texts, **opts)
+        train_ids, truncated = self._encode(texts)
+        y = torch.tensor([index[v] for v in labels])
+        vocab, n_classes = self.text_ids.vocab_size, len(self.classes)
+        net_cfg = ClassifierConfig(vocab, n_classes, **self.model_options)
+        torch.manual_seed(cfg.seed)
+        self.model = ClassifierNet(net_cfg)
+        transfer = None
+        if self.pretrained is not None:
+            transfer = init_from_lm(self.model, self.text_ids.tokenizer.words, self.pretrained)
+        weights = self._loss_weights(labels)
+        loss_fn = _make_loss(weights)
+        task = _ClassifyTask(self.model, loss_fn, cfg, self.lr_decay, self.gradual_unfreeze,
+                             patience)  # fmt: skip
+        train = _train_batches(train_ids, y, cfg.batch_size, cfg.seed)
+        val = None
+        if val_texts:
+            known = [i for i, v in enumerate(val_labels) if v in index]
+            if len(known) < len(val_labels):
+                _warn(f"{len(val_labels) - len(known)} validation labels are not among the "
+                      "training labels; they are left out of validation")  # fmt: skip
+            if known:
+                val_ids, _ = self._encode([val_texts[i] for i in known])
+                val_y = torch.tensor([index[val_labels[i]] for i in known])
+                val = FixedBatches(_eval_batches(val_ids, val_y, 256))
+        out_dir = Path(out) if out is not None else _scratch_dir()
+        self.train_config = cfg
+        trainer = fit(task, train, val, out_dir)
+        if task.best_state is not None and task.stopped_reason is None:
+            self.model.load_state_dict(task.best_state)
+        for p in self.model.parameters():
+            p.requires_grad_(True)
+        self.model.eval()
+        self.metrics = {"train_steps": int(trainer.global_step), "history": task.history,
+                        "train_examples": len(texts), "max_length": opts["max_length"],
+                        "truncated": truncated, "vocab_size": self.text_ids.vocab_size}  # fmt: skip
+        if val is not None:
+            self.metrics.update(best_val_accuracy=task.best_acc, best_step=task.best_step)
+        if transfer is not None:
+            self.metrics["transfer"] = transfer
+        if task.stopped_reason:
+            self.metrics["stopped_reason"] = task.stopped_reason
+        if truncated:
+            _warn(f"{truncated} training texts were longer than max_length="
+                  f"{opts['max_length']} tokens and were cut to their beginning")  # fmt: skip
+        if out is not None and trainer.global_rank == 0:
+            self.save(out_dir)
+        return self
+
+    def _encode(self, texts: list[str]) -> tuple[list[list[int]], int]:
+        encoded = [self.text_ids.encode(t) for t in texts]
+        return [ids for ids, _ in encoded], sum(cut for _, cut in encoded)
+
+    def _loss_weights(self, labels: list) -> list[float] | None:
+        cw = self.class_weights
+        if cw is None:
+            return None
+        if cw == "balanced":
+            counts = {c: 0 for c in self.classes}
+            for v in labels:
+                counts[v] += 1
+            return [len(labels) / (len(self.classes) * counts[c]) for c in self.classes]
+        unknown = [k for k in cw if k not in self.classes]
+        if unknown:
+            raise ValueError(f"class_weights names labels {unknown} that the training data does "
+                             f"not have; its labels are {self.classes}")  # fmt: skip
+        return [float(cw.get(c, 1.0)) for c in self.classes]
+
+    # ------------------------------------------------------------------ prediction
+    @torch.no_grad()
+    def predict_proba(self, texts: list[str], batch_size: int = 256) -> np.ndarray:
+        """Class probabilities ``(N, C)``, columns in the order of ``self.classes``."""
+        model = self._ready()
+        texts = _as_text_list(texts)
+        ids, _ = self._encode(texts)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        probs = torch.empty(len(ids), len(self.classes))
+        device = next(model.parameters()).device
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            x, lengths = pad_batch([ids[i] for i in chunk])
+            logits, _ = model((x.to(device), lengths))
+            probs[chunk] = logits.float().softmax(-1).cpu()
+        return probs.numpy()
+
+    def predict(self, texts: list[str], batch_size: int = 256) -> list[Any]:
+        """The most likely label of each text (labels as given to ``fit``)."""
+        if not len(texts):
+            return []
+        best = self.predict_proba(texts, batch_size).argmax(-1)
+        return [self.classes[i] for i in best]
+
+    def evaluate(self, texts: Any, labels: list | None = None, *, text_col: str | None = None,
+                 label_col: str | None = None, fmt: str = "auto",
+                 encoding: str = "utf-8") -> dict[str, Any]:  # fmt: skip
+        """``accuracy``, ``macro_f1`` and ``confusion`` (``{"labels", "matrix"}``: rows the
+        true label, columns the predicted one) on ``texts``/``labels`` or a file.
+
+        A label that training never saw cannot be predicted: it counts as an error, is listed
+        in ``unseen_labels`` (with its count), and gets its own row with F1 0.
+        """
+        read = {"text_col": text_col, "label_col": label_col, "fmt": fmt, "encoding": encoding}
+        texts, labels = _texts_and_labels(texts, labels, "evaluation", read)
+        predicted = self.predict(texts)
+        unseen: dict[Any, int] = {}
+        for v in labels:
+            if v not in self.classes:
+                unseen[v] = unseen.get(v, 0) + 1
+        names = list(self.classes) + list(unseen)
+        index = {c: i for i, c in enumerate(names)}
+        matrix = [[0] * len(names) for _ in names]
+        for t, p in zip(labels, predicted, strict=True):
+            matrix[index[t]][index[p]] += 1
+        f1 = []
+        for i in range(len(names)):
+            tp = matrix[i][i]
+            row, col = sum(matrix[i]), sum(r[i] for r in matrix)
+            if row == 0 and col == 0:
+                continue  # a class absent from both truth and predictions
+            f1.append(2 * tp / (row + col))
+        if unseen:
+            _warn(f"{sum(unseen.values())} evaluation labels were never seen in training "
+                  f"({list(unseen)}); they count as errors")  # fmt: skip
+        correct = sum(matrix[i][i] for i in range(len(names)))
+        return {"accuracy": correct / len(labels), "macro_f1": sum(f1) / len(f1),
+                "n": len(labels), "confusion": {"labels": names, "matrix": matrix},
+                "unseen_labels": {str(k): n for k, n in unseen.items()}}  # fmt: skip
+
+    def explain(self, text: str, target: Any = None) -> dict[str, Any]:
+        """Per-token importance for one text: the attention weights with
+        ``pooling="attention"``, otherwise gradient saliency (the L2 norm of the gradient of
+        the ``target`` class's logit, default the predicted one, with respect to each
+        token's embedding; Li et al. 2016), normalised to sum to 1."""
+        model = self._ready()
+        if not isinstance(text, str):
+            raise ValueError(f"expected one text as str, got {type(text).__name__}")
+        ids, _ = self.text_ids.encode(text)
+        x, lengths = pad_batch([ids])
+        x = x.to(next(model.parameters()).device)
+        with torch.enable_grad(), torch.backends.cudnn.flags(enabled=False):
+            emb = model.embed(x).detach().requires_grad_(True)
+            pooled, attention = model.encode(emb, lengths)
+            logits = model.head(pooled)[0]
+            probs = logits.detach().float().softmax(-1).cpu()
+            if target is None:
+                k = int(probs.argmax())
+            elif target in self.classes:
+                k = self.classes.index(target)
+            else:
+                raise ValueError(f"target {target!r} is not a class; classes: {self.classes}")
+            if attention is not None:
+                weights, method = attention[0].detach(), "attention"
+            else:
+                (grad,) = torch.autograd.grad(logits[k], emb)
+                weights, method = grad[0].norm(dim=-1), "saliency"
+        weights = (weights / weights.sum().clamp_min(1e-12)).float().cpu().tolist()
+        return {"tokens": self.text_ids.tokens(text), "weights": weights, "method": method,
+                "label": self.classes[int(probs.argmax())], "target": self.classes[k],
+                "probabilities": dict(zip(map(str, self.classes), probs.tolist(),
+                                          strict=True))}  # fmt: skip
+
+    def _ready(self) -> ClassifierNet:
+        if self.model is None:
+            raise ValueError("this TextClassifier is not trained yet: call fit() or load()")
+        self.model.eval()
+        return self.model
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write the model directory (config.json, model.safetensors, metrics.json)."""
+        model = self._ready()
+        cw = self.class_weights
+        config = {
+            "classes": self.classes, "text": self.text_ids.to_dict(),
+            "text_options": self.text_options, "model": model.config.to_dict(),
+            "class_weights": list(cw.items()) if isinstance(cw, dict) else cw,
+            "pretrained": None if self.pretrained is None else str(self.pretrained),
+            "lr_decay": self.lr_decay, "gradual_unfreeze": self.gradual_unfreeze,
+            "train": self.train_config.to_dict() if self.train_config else None,
+        }  # fmt: skip
+        metrics = {k: v for k, v in self.metrics.items() if k != "history"}
+        return io.save_model_dir(path, task=TASK, config=config, model=model, metrics=metrics)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TextClassifier:
+        """Load a model directory written by :meth:`save` (no pickle is ever read)."""
+        config = io.read_config(path)
+        if config.get("task") != TASK:
+            raise ValueError(f"{path} holds a {config.get('task')!r} model, not {TASK!r}")
+        net_cfg = ClassifierConfig(**config["model"])
+        self = cls.__new__(cls)
+        self.text_options = config["text_options"]
+        self.model_options = {k: v for k, v in net_cfg.to_dict().items()
+                              if k not in ("vocab_size", "num_classes")}  # fmt: skip
+        cw = config.get("class_weights")
+        self.class_weights = dict(cw) if isinstance(cw, list) else cw
+        self.pretrained = config.get("pretrained")
+        self.lr_decay = config.get("lr_decay")
+        self.gradual_unfreeze = config.get("gradual_unfreeze", False)
+        self.classes = config["classes"]
+        self.text_ids = TextIds.from_dict(config["text"])
+        self.model = ClassifierNet(net_cfg)
+        io.load_weights(path, self.model)
+        self.model.eval()
+        self.metrics = io.read_metrics(path)
+        train = config.get("train")
+        self.train_config = (
+            TrainConfig(**{**train, "betas": tuple(train["betas"])}) if train else None
+        )
+        return self
+
+
+# ---------------------------------------------------------------------- helpers
+def _texts_and_labels(texts: Any, labels: Any, what: str, read: dict) -> tuple[list, list]:
+    if labels is None:
+        if isinstance(texts, (str, os.PathLike)):
+            return read_labeled(texts, **read)
+        raise ValueError(f"expected {what} labels with the texts (or a file path as texts)")
+    texts = _as_text_list(texts)
+    labels = list(labels)
+    if len(texts) != len(labels):
+        raise ValueError(f"expected as many {what} labels as texts, got {len(labels)} labels "
+                         f"for {len(texts)} texts")  # fmt: skip
+    if not texts:
+        raise ValueError(f"the {what} data is empty")
+    return texts, [_plain_label(v) for v in labels]
+
+
+def _as_text_list(texts: Any) -> list[str]:
+    if isinstance(texts, str):
+        raise ValueError("expected a list of texts, got one str; wrap it: [text]")
+    texts = list(texts)
+    bad = next((t for t in texts if not isinstance(t, str)), None)
+    if bad is not None:
+        raise ValueError(f"expected every text to be a str, got {type(bad).__name__}: {bad!r}")
+    return texts
+
+
+def _plain_label(v: Any) -> Any:
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        v = v.item()
+    if isinstance(v, (str, int, float, bool)):
+        return v
+    raise ValueError(f"expected labels that are strings or numbers, got {v!r}")
+
+
+def _classes(labels: list) -> list:
+    classes = sorted(set(labels), key=lambda v: (type(v).__name__, v))
+    if len(classes) < 2:
+        raise ValueError(f"expected at least 2 different labels to learn, got {classes}")
+    return classes
+
+
+def _make_loss(weights: list[float] | None):
+    w = None if weights is None else torch.tensor(weights)
+
+    def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, int]:
+        weight = None if w is None else w.to(logits.device)
+        return F.cross_entropy(logits.float(), y, weight=weight), int(y.numel())
+
+    return loss_fn
+
+
+def _train_batches(ids: list[list[int]], y: torch.Tensor, batch_size: int, seed: int) -> Batches:
+    """Shuffled every epoch (seeded); each DDP rank takes every world-th example."""
+
+    def make_epoch(epoch: int, rank: int, world: int):
+        order = torch.randperm(len(ids), generator=torch.Generator().manual_seed(seed + epoch))
+        mine = order[rank::world].tolist()
+        for start in range(0, len(mine), batch_size):
+            chunk = mine[start : start + batch_size]
+            yield pad_batch([ids[i] for i in chunk]), y[chunk]
+
+    def length(rank: int, world: int) -> int:
+        return math.ceil(len(range(rank, len(ids), world)) / batch_size)
+
+    return Batches(make_epoch, length)
+
+
+def _eval_batches(ids: list[list[int]], y: torch.Tensor, batch_size: int) -> list:
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    return [(pad_batch([ids[i] for i in order[s : s + batch_size]]),
+             y[order[s : s + batch_size]]) for s in range(0, len(order), batch_size)]  # fmt: skip
+
+
+def _warn(message: str) -> None:
+    print(f"rnnkit: warning: {message}", file=sys.stderr, flush=True)
+
+
+def _scratch_dir() -> Path:
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="rnnkit-classify-"))
+
+
+__all__ = ["TextClassifier"]

@@ -1,0 +1,104 @@
+"""``rnnkit classify train | predict | eval`` end to end, in subprocesses, as a user runs it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+RNNKIT = Path(sys.executable).with_name("rnnkit")
+TINY = ["--embedding-size", "32", "--hidden-size", "32", "--batch-size", "16", "--no-progress"]
+
+
+def run(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"}
+    return subprocess.run([str(RNNKIT), *args], capture_output=True, text=True, timeout=timeout,
+                          env=env, stdin=subprocess.DEVNULL)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def reviews(tmp_path_factory) -> Path:
+    """A user's spreadsheet: 400 SST-2 sentences with string labels in chosen columns."""
+    root = os.environ.get("RNNKIT_DATA_DIR")
+    sst = Path(root or "") / "sst2" / "stsa.binary.train"
+    if not root or not sst.is_file():
+        pytest.skip("needs RNNKIT_DATA_DIR with sst2/ (CI points it at ../shared/data)")
+    path = tmp_path_factory.mktemp("data") / "reviews.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "review", "sentiment"])
+        for i, line in enumerate(sst.read_text(encoding="utf-8").split("\n")[:400]):
+            label, _, text = line.partition(" ")
+            w.writerow([i, text, "positive" if label == "1" else "negative"])
+    return path
+
+
+@pytest.fixture(scope="module")
+def model(reviews, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("model")
+    r = run("classify", "train", str(reviews), "--text-col", "review", "--label-col",
+            "sentiment", "--out", str(out), "--max-steps", "30", *TINY)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "model written to" in r.stdout and "best validation accuracy" in r.stdout
+    return out
+
+
+def cli(capsys, *args: str) -> tuple[int, str, str]:
+    """The same command in this process (``rnnkit.cli.main``): no start-up cost per call."""
+    from rnnkit.cli import main
+
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.slow
+def test_train_predict_and_eval_end_to_end(model, reviews, tmp_path, capsys):
+    assert {"config.json", "model.safetensors", "metrics.json"} <= {p.name for p in model.iterdir()}
+    r = run("classify", "predict", str(model), "a gorgeous film", "", "--proba")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip("\n").split("\n")
+    assert len(lines) == 2 and all(ln.split("\t")[0] in ("negative", "positive") for ln in lines)
+    assert "negative=" in lines[0] and lines[0].endswith("a gorgeous film")
+
+    preds = tmp_path / "preds.csv"
+    code, out, err = cli(capsys, "classify", "predict", str(model), "--file", str(reviews),
+                         "--text-col", "review", "--output", str(preds))  # fmt: skip
+    assert code == 0, err
+    rows = list(csv.DictReader(preds.open(encoding="utf-8")))
+    assert len(rows) == 400 and set(rows[0]) == {"text", "label", "p_negative", "p_positive"}
+    p = float(rows[0]["p_negative"]) + float(rows[0]["p_positive"])
+    assert p == pytest.approx(1.0, abs=1e-5)
+
+    code, out, err = cli(capsys, "classify", "eval", str(model), str(reviews), "--text-col",
+                         "review", "--label-col", "sentiment", "--json")  # fmt: skip
+    assert code == 0, err
+    m = json.loads(out)
+    assert m["n"] == 400 and m["confusion"]["labels"] == ["negative", "positive"]
+    assert m["accuracy"] == pytest.approx(
+        sum(m["confusion"]["matrix"][i][i] for i in range(2)) / 400
+    )
+    code, out, _ = cli(capsys, "classify", "eval", str(model), str(reviews), "--text-col",
+                       "review", "--label-col", "sentiment")  # fmt: skip
+    assert code == 0 and out.startswith("accuracy ") and "confusion (rows: true" in out
+
+
+def test_mistakes_are_one_line_and_exit_2(model, tmp_path, capsys):
+    bad = tmp_path / "mr.txt"
+    bad.write_bytes(b"1 fine\n0 it\x92s a mess\n")
+    code, _, err = cli(capsys, "classify", "eval", str(model), str(bad))
+    assert code == 2 and err.count("\n") == 1 and err.startswith("rnnkit: error:")
+    assert "mr.txt, line 2" in err and "--encoding cp1252" in err
+    code, out, err = cli(capsys, "classify", "eval", str(model), str(bad), "--encoding", "cp1252")
+    assert code == 0, err
+    assert "labels never seen in training" in out  # 0 and 1, not negative/positive
+    code, _, err = cli(capsys, "classify", "train", str(tmp_path / "nope.csv"), "--out",
+                       str(tmp_path / "m"))  # fmt: skip
+    assert code == 2 and "not found" in err
+    code, _, err = cli(capsys, "classify", "predict", str(model))
+    assert code == 2 and "expected texts to classify" in err

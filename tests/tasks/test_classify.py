@@ -1,0 +1,207 @@
+"""TextClassifier: a short real run on an SST-2 slice, lengths handled without pads, the
+model directory round trip, empty texts, unseen labels, explanations, transfer from an
+rnnkit word LM, and clear errors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+import rnnkit
+from rnnkit.data.labeled import read_labeled
+from rnnkit.tasks._classifier import ClassifierConfig, ClassifierNet, pad_batch
+from rnnkit.tasks.classify import TextClassifier, _ClassifyTask
+from rnnkit.train import TrainConfig
+
+SMALL = {"embedding_size": 64, "hidden_size": 64}
+FAST = {"batch_size": 32, "lr": 3e-3, "warmup_steps": 10, "progress": False, "seed": 0}
+
+
+def real(rel: str) -> Path:
+    root = os.environ.get("RNNKIT_DATA_DIR")
+    if not root or not (Path(root) / rel).is_file():
+        pytest.skip(f"needs RNNKIT_DATA_DIR with {rel} (CI points it at ../shared/data)")
+    return Path(root) / rel
+
+
+@pytest.fixture(scope="module")
+def sst():
+    train = read_labeled(real("sst2/stsa.binary.train"))
+    dev = read_labeled(real("sst2/stsa.binary.dev"))
+    test = read_labeled(real("sst2/stsa.binary.test"))
+    return train, dev, test
+
+
+@pytest.fixture(scope="module")
+def trained(sst, tmp_path_factory):
+    (texts, labels), (dev, dev_y), _ = sst
+    texts, labels = [*texts[:1600], "", "   "], [*labels[:1600], 1, 0]  # empty texts train too
+    out = tmp_path_factory.mktemp("clf")
+    clf = TextClassifier(**SMALL, split_punct=False)
+    clf.fit(texts, labels, dev[:300], dev_y[:300], out=out, max_epochs=3, **FAST)
+    return clf, out
+
+
+@pytest.mark.slow
+def test_a_short_run_on_sst2_beats_the_majority_class(trained, sst):
+    clf, _ = trained
+    _, _, (test, test_y) = sst
+    test, test_y = test[:600], test_y[:600]
+    majority = max(test_y.count(0), test_y.count(1)) / len(test_y)
+    m = clf.evaluate(test, test_y)
+    history = clf.metrics["history"]
+    assert history[-1]["val_loss"] < history[0]["val_loss"], history  # the loss falls
+    assert m["accuracy"] > majority + 0.1, (m["accuracy"], majority)
+    assert clf.metrics["best_val_accuracy"] == max(h["val_acc"] for h in history)
+    assert m["confusion"]["labels"] == [0, 1] and sum(map(sum, m["confusion"]["matrix"])) == 600
+    assert 0 < m["macro_f1"] <= 1 and m["unseen_labels"] == {}
+
+
+def test_model_directory_round_trip(trained, sst):
+    clf, out = trained
+    assert {"config.json", "model.safetensors", "metrics.json"} <= {p.name for p in out.iterdir()}
+    again = rnnkit.load(out)
+    assert isinstance(again, TextClassifier) and again.classes == [0, 1]
+    texts = sst[2][0][:50]
+    assert (again.predict_proba(texts) == clf.predict_proba(texts)).all()
+    assert again.predict(texts) == clf.predict(texts)
+    assert again.explain(texts[0]) == clf.explain(texts[0])
+
+
+def test_empty_texts_get_a_prediction(trained):
+    clf, _ = trained
+    probs = clf.predict_proba(["", "  \n ", "a fine film"])
+    assert probs.shape == (3, 2) and torch.allclose(torch.tensor(probs.sum(1)), torch.ones(3))
+    assert len(clf.predict(["", "ok"])) == 2 and clf.predict([]) == []
+    assert clf.explain("")["tokens"] == ["<eos>"]
+
+
+def test_unseen_labels_at_evaluation_count_as_errors(trained, capsys):
+    clf, _ = trained
+    texts = ["a great film", "awful", "so so", "meh"]
+    predicted = clf.predict(texts)
+    m = clf.evaluate(texts, [predicted[0], predicted[1], "neutral", "neutral"])
+    assert m["accuracy"] == 0.5 and m["unseen_labels"] == {"neutral": 2}
+    assert m["confusion"]["labels"] == [0, 1, "neutral"]
+    assert m["confusion"]["matrix"][2][2] == 0 and sum(m["confusion"]["matrix"][2]) == 2
+    assert "never seen in training" in capsys.readouterr().err
+
+
+def test_explain_gives_one_normalised_weight_per_token(trained):
+    clf, _ = trained
+    e = clf.explain("a gorgeous , witty film")
+    assert e["method"] == "saliency" and e["tokens"] == ["a", "gorgeous", ",", "witty", "film",
+                                                         "<eos>"]  # fmt: skip
+    assert len(e["weights"]) == 6 and sum(e["weights"]) == pytest.approx(1.0)
+    assert e["label"] in (0, 1) and set(e["probabilities"]) == {"0", "1"}
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_padding_never_changes_a_texts_logits(pooling, cell, close):
+    torch.manual_seed(0)
+    net = ClassifierNet(ClassifierConfig(50, 3, cell=cell, embedding_size=8, hidden_size=6,
+                                         pooling=pooling, attention_size=5)).eval()  # fmt: skip
+    seqs = [[3, 4, 5], [7, 8, 9, 10, 11, 12, 2], [6]]
+    batch, _ = net(pad_batch(seqs, pad_id=13))  # a pad id that is a real word
+    for i, s in enumerate(seqs):
+        alone, _ = net(pad_batch([s]))
+        close(batch[i : i + 1], alone, msg=f"text {i}")
+
+
+def test_attention_pooling_explains_with_its_weights(sst):
+    (texts, labels), _, _ = sst
+    clf = TextClassifier(**SMALL, pooling="attention")
+    clf.fit(texts[:300], labels[:300], max_steps=5, **FAST)
+    e = clf.explain("not a good film")
+    assert e["method"] == "attention" and len(e["weights"]) == len(e["tokens"]) == 5
+    assert sum(e["weights"]) == pytest.approx(1.0) and min(e["weights"]) > 0
+
+
+def test_bpe_level_and_truncation(sst, tmp_path):
+    (texts, labels), _, _ = sst
+    clf = TextClassifier(**SMALL, level="bpe", bpe_vocab_size=400, max_length=8)
+    clf.fit(texts[:300], labels[:300], max_steps=5, out=tmp_path, **FAST)
+    assert clf.metrics["truncated"] > 0 and clf.metrics["max_length"] == 8
+    ids, cut = clf.text_ids.encode(texts[0])
+    assert cut and len(ids) == 8 and ids[-1] == clf.text_ids.vocab_size - 1
+    again = rnnkit.load(tmp_path)
+    assert (again.predict_proba(texts[:20]) == clf.predict_proba(texts[:20])).all()
+
+
+def test_class_weights_and_string_labels(sst):
+    (texts, labels), _, _ = sst
+    names = ["neg" if y == 0 else "pos" for y in labels[:300]]
+    names[:40] = ["meh"] * 40
+    clf = TextClassifier(**SMALL, class_weights="balanced")
+    clf.fit(texts[:300], names, max_steps=3, val_fraction=0, **FAST)
+    assert clf.classes == ["meh", "neg", "pos"]
+    counts = {c: names.count(c) for c in clf.classes}
+    weights = clf._loss_weights(names)
+    assert weights == pytest.approx([300 / (3 * counts[c]) for c in clf.classes])
+    assert set(clf.predict(texts[:10])) <= set(clf.classes)
+
+
+@pytest.fixture(scope="module")
+def word_lm(tmp_path_factory):
+    ptb = real("ptb/ptb.train.txt").read_text(encoding="utf-8")[:60_000]
+    out = tmp_path_factory.mktemp("lm")
+    gen = rnnkit.TextGenerator(level="word", hidden_size=32, embedding_size=24, num_layers=1,
+                               bptt=16)  # fmt: skip
+    gen.fit(ptb, out=out, max_steps=5, batch_size=8, progress=False)
+    return gen, out
+
+
+def test_transfer_maps_the_lm_vocabulary_and_copies_the_forward_encoder(word_lm, sst):
+    gen, lm_dir = word_lm
+    (texts, labels), _, _ = sst
+    clf = TextClassifier(pretrained=lm_dir, gradual_unfreeze=True, lr_decay=2.6)
+    assert clf.model_options["hidden_size"] == 32 and clf.model_options["embedding_size"] == 24
+    clf.fit(texts[:200], labels[:200], max_epochs=1, val_fraction=0, **FAST)
+    report = clf.metrics["transfer"]
+    assert report["words_from_lm"] > 100 and report["vocab"] == clf.text_ids.vocab_size
+    # gradual unfreezing: in the first epoch only the head trains, so the embedding and the
+    # encoder still hold the language model's weights
+    lm, words, stoi = gen.model, clf.text_ids.tokenizer.words, gen.tokenizer.stoi
+    for word in [w for w in words if w in stoi][:50]:
+        assert torch.equal(clf.model.embedding.weight[words.index(word)],
+                           lm.embedding.weight[stoi[word]]), word  # fmt: skip
+    new = next(w for w in words if w not in stoi and not w.isdigit())
+    mean = lm.embedding.weight.mean(0)
+    torch.testing.assert_close(clf.model.embedding.weight[words.index(new)], mean)
+    for name, p in lm.rnn.named_parameters():
+        assert torch.equal(dict(clf.model.rnn.named_parameters())[name], p), name
+    numbers = [w for w in words if w.isdigit()]
+    if numbers and "N" in stoi:
+        row = clf.model.embedding.weight[words.index(numbers[0])]
+        assert torch.equal(row, lm.embedding.weight[stoi["N"]])
+
+
+def test_discriminative_learning_rates_scale_each_layer_group():
+    net = ClassifierNet(ClassifierConfig(20, 2, embedding_size=4, hidden_size=4, num_layers=2))
+    task = _ClassifyTask(net, None, TrainConfig(max_steps=1), lr_decay=2.0,
+                         gradual_unfreeze=False, patience=None)  # fmt: skip
+    scales = sorted({g["lr_scale"] for g in task.configure_optimizers().param_groups})
+    assert scales == [0.125, 0.25, 0.5, 1.0]  # embedding, layer 0, layer 1, head
+    n = sum(p.numel() for g in task.configure_optimizers().param_groups for p in g["params"])
+    assert n == sum(p.numel() for p in net.parameters())
+
+
+def test_mistakes_are_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="not trained"):
+        TextClassifier().predict(["x"])
+    with pytest.raises(ValueError, match="pooling"):
+        TextClassifier(pooling="sum")
+    with pytest.raises(ValueError, match="at least 2 different labels"):
+        TextClassifier().fit(["a", "b"], [1, 1], max_steps=1, progress=False)
+    with pytest.raises(ValueError, match="as many training labels as texts"):
+        TextClassifier().fit(["a", "b"], [1], max_steps=1)
+    with pytest.raises(ValueError, match="list of texts"):
+        TextClassifier().fit("just one text", [1])
+    with pytest.raises(ValueError, match="class_weights"):
+        TextClassifier(class_weights="auto")
+    with pytest.raises(ValueError, match="rnnkit model directory"):
+        TextClassifier(pretrained=tmp_path)
