@@ -12,7 +12,11 @@ __version__ = "0.1.0"
 
 # Applications import Lightning and friends: load them on first use, so that
 # `import rnnkit` for the layers stays light.
-_LAZY = {"TextGenerator": "rnnkit.tasks.textgen", "load": "rnnkit.io"}
+_LAZY = {
+    "TextGenerator": "rnnkit.tasks.textgen",
+    "Translator": "rnnkit.tasks.translate",
+    "load": "rnnkit.io",
+}
 
 
 def __getattr__(name: str):
@@ -29,6 +33,7 @@ __all__ = [
     "RNN",
     "LSTMState",
     "TextGenerator",
+    "Translator",
     "__version__",
     "functional",
     "kernels",

@@ -31,7 +31,10 @@ WEIGHTS_FILE = "model.safetensors"
 METRICS_FILE = "metrics.json"
 
 # Task name -> "module:Attribute". Imported only when a model of that task is loaded.
-_TASKS: dict[str, str] = {"textgen": "rnnkit.tasks.textgen:TextGenerator"}
+_TASKS: dict[str, str] = {
+    "textgen": "rnnkit.tasks.textgen:TextGenerator",
+    "translate": "rnnkit.tasks.translate:Translator",
+}
 
 
 def save_model_dir(

@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from . import textgen as _textgen
+from . import translate as _translate
 
 app = typer.Typer(
     name="rnnkit",
@@ -23,6 +24,7 @@ app = typer.Typer(
 
 
 app.add_typer(_textgen.app, name="textgen")
+app.add_typer(_translate.app, name="translate")
 
 
 @app.command()
