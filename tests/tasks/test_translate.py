@@ -11,6 +11,7 @@ import torch
 
 import rnnkit
 from rnnkit.data.subword import EOS_ID, SubwordTokenizer
+from rnnkit.metrics import corpus_scores
 from rnnkit.nn.attention import KINDS, Attention, length_mask
 from rnnkit.tasks._search import beam_search, greedy, length_penalty
 from rnnkit.tasks._seq2seq import Seq2Seq, Seq2SeqConfig, make_batch
@@ -200,23 +201,25 @@ def trained(tmp_path_factory):
     tr = Translator(vocab_size=600, embedding_size=64, encoder_size=64, decoder_size=128,
                     dropout=0.0, label_smoothing=0.0)  # fmt: skip
     out = tmp_path_factory.mktemp("translator")
-    tr.fit(pairs, val, out=out, max_steps=240, batch_size=16, lr=1e-2, warmup_steps=10,
-           val_every=240, progress=False, keep_best=False)  # fmt: skip
+    tr.fit(pairs, val, out=out, max_steps=160, batch_size=16, lr=1e-2, warmup_steps=10,
+           val_every=160, progress=False, keep_best=False)  # fmt: skip
     return tr, pairs, out
 
 
 @pytest.mark.slow
 def test_short_real_run_learns_the_training_sentences(trained):
     tr, pairs, out = trained
-    first_loss = tr.metrics["history"]
+    import csv
+
+    rows = list(csv.DictReader(open(next(out.glob("logs/version_*/metrics.csv")))))
+    losses = [float(r["train_loss"]) for r in rows if r.get("train_loss")]
+    assert len(losses) > 5 and losses[-1] < 0.5 * losses[0], losses  # the loss fell
     m = tr.evaluate(pairs[:48], beam_size=3)
-    copy = rnnkit.metrics.corpus_scores([s for s, _ in pairs[:48]], [t for _, t in pairs[:48]])
+    # a trivial baseline: copy the source (names and numbers would match)
+    copy = corpus_scores([s for s, _ in pairs[:48]], [t for _, t in pairs[:48]])
     assert m["bleu"] > max(10.0, 2 * copy["bleu"]), (m["bleu_detail"], copy["bleu"])
-    assert m["perplexity"] < 20
-    assert first_loss and m["bleu_signature"].startswith("nrefs:1|case:mixed")
-    # the loss fell from the uniform guess (log V) at step 0
-    assert tr.perplexity(pairs[:48])["loss"] < 0.5 * torch.log(torch.tensor(600.0)).item()
-    assert m["translations"][0]
+    assert m["perplexity"] < 20 and m["bleu_signature"].startswith("nrefs:1|case:mixed")
+    assert tr.perplexity(pairs[:48])["perplexity"] == pytest.approx(m["perplexity"])
 
 
 @pytest.mark.slow
@@ -236,4 +239,5 @@ def test_trained_model_round_trip_batching_and_plot(trained, tmp_path):
     png = loaded.plot_attention(sents[0], tmp_path / "att.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     nbest = loaded.translate(sents[:2], beam_size=4, n_best=3)
-    assert all(len(n) == 3 and n[0] == b for n, b in zip(nbest, batched[:2], strict=False))
+    best = loaded.translate(sents[:2], beam_size=4)
+    assert all(len(n) == 3 and n[0] == b for n, b in zip(nbest, best, strict=True))
