@@ -28,7 +28,7 @@ def test_missing_path_names_it_and_the_datasets(tmp_path):
     with pytest.raises(DataNotFoundError) as info:
         read_text(missing)
     msg = str(info.value)
-    assert str(missing) in msg and "ptb, tinyshakespeare" in msg and "folder" in msg
+    assert str(missing) in msg and "ptb" in msg and "tinyshakespeare" in msg and "folder" in msg
     assert isinstance(info.value, FileNotFoundError) and isinstance(info.value, ValueError)
     assert "\n" not in msg
 
