@@ -210,12 +210,14 @@ class Seq2Seq(nn.Module):
     # ------------------------------------------------------------------ teacher forcing
     def forward(self, x: tuple[Tensor, Tensor, Tensor], state: Any = None
                 ) -> tuple[Tensor, None]:  # fmt: skip
-        """``x = (src (B, S), src_lengths (B,), tgt_in (B, T))`` -> ``(logits (B, T, V), None)``.
+        """``x = (src (B, S), src_lengths (B,), tgt_in (B, T))`` -> ``(logits (N, V), None)``.
 
-        ``tgt_in`` is ``<s> y_1 ... y_{n}`` padded; the logits predict ``y_1 ... </s>``.
+        ``tgt_in`` is ``<s> y_1 ... y_{n}`` padded; the logits predict ``y_1 ... </s>`` at
+        the ``N`` real (non-padding) target positions only, in row-major order, the order of
+        ``y[y != -100]``: the vocabulary projection, the costliest layer, skips padding.
         """
         out, _ = self.teacher_force(*x)
-        return self.logits(out), None
+        return self.logits(out[x[2] != PAD_ID]), None
 
     def teacher_force(self, src: Tensor, lengths: Tensor, tgt_in: Tensor) -> tuple[Tensor, Tensor]:
         """Attentional vectors ``(B, T, H)`` and attention weights ``(B, T, S)`` given the
@@ -238,14 +240,15 @@ def _lstm_combine(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def make_loss(model: nn.Module, label_smoothing: float):
-    """``loss_fn(logits, y) -> (mean loss, n)``: label-smoothed cross-entropy in training,
-    plain negative log-likelihood (perplexity's) in evaluation; ``-100`` targets ignored."""
+    """``loss_fn(logits (N, V), y (B, T)) -> (mean loss, n)``: label-smoothed cross-entropy
+    in training, plain negative log-likelihood (perplexity's) in evaluation; ``-100``
+    targets are padding (``Seq2Seq.forward`` gives logits for the others only)."""
 
     def loss_fn(logits: Tensor, y: Tensor) -> tuple[Tensor, int]:
         ls = label_smoothing if model.training else 0.0
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), y.reshape(-1),
-                               ignore_index=-100, label_smoothing=ls)  # fmt: skip
-        return loss, int((y != -100).sum())
+        y = y[y != -100]  # the model's logits are those of the real positions only
+        loss = F.cross_entropy(logits.float(), y, label_smoothing=ls)
+        return loss, int(y.numel())
 
     return loss_fn
 

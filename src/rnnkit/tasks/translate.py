@@ -332,7 +332,7 @@ def _check_pairs(pairs: Any, what: str) -> list[Pair]:
 
 
 def _sorted_batches(src: list[list[int]], tgt: list[list[int]], batch_size: int) -> list:
-    order = sorted(range(len(src)), key=lambda i: (len(src[i]), len(tgt[i])))
+    order = sorted(range(len(src)), key=lambda i: (len(tgt[i]), len(src[i])))
     chunks = [order[k : k + batch_size] for k in range(0, len(order), batch_size)]
     return [make_batch([src[i] for i in c], [tgt[i] for i in c]) for c in chunks]
 
@@ -351,7 +351,8 @@ def _pair_batches(src: list[list[int]], tgt: list[list[int]], batch_size: int, s
         pool = POOL * batch_size
         chunks = []
         for p in range(0, n, pool):
-            part = sorted(order[p : p + pool], key=lambda i: (len(src[i]), len(tgt[i])))
+            # by target length first: the step-by-step decoder is most of the cost
+            part = sorted(order[p : p + pool], key=lambda i: (len(tgt[i]), len(src[i])))
             chunks += [part[k : k + batch_size] for k in range(0, len(part), batch_size)]
         rng.shuffle(chunks)
         for chunk in chunks[rank::world]:
