@@ -158,6 +158,23 @@ def test_dot_attention_needs_matching_sizes():
         Seq2SeqConfig(10, 10, encoder_size=8, decoder_size=32, attention="dot")
 
 
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_deeper_and_shared_variants_decode_consistently(cell):
+    torch.manual_seed(0)
+    cfg = Seq2SeqConfig(12, 12, cell=cell, embedding_size=8, encoder_size=8, encoder_layers=2,
+                        decoder_size=16, decoder_layers=2, attention="additive",
+                        share_embeddings=True, tie_embeddings=True)  # fmt: skip
+    model = Seq2Seq(cfg).eval()
+    assert model.src_embedding is model.tgt_embedding
+    src, lens = sources(12, [3, 5], seed=11)
+    g = greedy(model, src, lens)
+    b = beam_search(model, src, lens, beam_size=1)
+    assert [h.tokens for h in g] == [hs[0].tokens for hs in b]
+    (s, ls, tgt_in), y = make_batch([[5, 6], [7]], [[8, 9, 10], [4]])
+    logits, _ = model((s, ls, tgt_in))
+    assert logits.shape == (int((y != -100).sum()), 12)  # real positions only
+
+
 # ---------------------------------------------------------------------- tokenizer
 def test_subword_round_trip_is_exact():
     text = ["Ein Mann fährt Fahrrad.", "Zwei Hunde spielen im Schnee!", "A man, a plan."] * 20
@@ -166,6 +183,14 @@ def test_subword_round_trip_is_exact():
         assert tok.decode(tok.encode(s)) == s
     again = type(tok).from_dict(tok.to_dict())
     assert again.encode("Ein Hund.") == tok.encode("Ein Hund.")
+
+
+def test_word_tokenizer():
+    from rnnkit.data.subword import UNK_ID, WordTokenizer
+
+    tok = WordTokenizer.build(["a dog runs .", "a cat runs ."], min_freq=1)
+    assert tok.decode(tok.encode("a  dog runs .")) == "a dog runs ."
+    assert tok.encode("a zebra")[1] == UNK_ID and tok.pieces("a zebra") == ["a", "<unk>"]
 
 
 # ---------------------------------------------------------------------- errors
