@@ -18,6 +18,7 @@ _LAZY = {
     "Forecaster": "rnnkit.tasks.forecast",
     "SpeechRecognizer": "rnnkit.tasks.speech",
     "TextClassifier": "rnnkit.tasks.classify",
+    "Translator": "rnnkit.tasks.translate",
 }
 
 
@@ -38,6 +39,7 @@ __all__ = [
     "SpeechRecognizer",
     "TextClassifier",
     "TextGenerator",
+    "Translator",
     "__version__",
     "functional",
     "kernels",

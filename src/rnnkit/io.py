@@ -36,6 +36,7 @@ _TASKS: dict[str, str] = {
     "forecast": "rnnkit.tasks.forecast:Forecaster",
     "speech": "rnnkit.tasks.speech:SpeechRecognizer",
     "classify": "rnnkit.tasks.classify:TextClassifier",
+    "translate": "rnnkit.tasks.translate:Translator",
 }
 
 

@@ -16,6 +16,7 @@ from . import diagnose as _diagnose
 from . import forecast as _forecast
 from . import speech as _speech
 from . import textgen as _textgen
+from . import translate as _translate
 
 app = typer.Typer(
     name="rnnkit",
@@ -31,6 +32,7 @@ app.command("diagnose")(_diagnose.diagnose)
 app.add_typer(_forecast.app, name="forecast")
 app.add_typer(_speech.app, name="speech")
 app.add_typer(_classify.app, name="classify")
+app.add_typer(_translate.app, name="translate")
 
 
 @app.command()

@@ -123,6 +123,14 @@ _STOCK_SHA = {
     "MSFT": "0615f91de0762e7218a0e3753ab2b4412de110459e83e91331d59e7ac190b89b",
 }
 
+_MULTI30K = (
+    "https://raw.githubusercontent.com/multi30k/dataset/"
+    "a3d2e0d26b56f3846f66a952536ffed4e401d05a/data/task1/raw"
+)
+_GENIMIND = (
+    "https://raw.githubusercontent.com/genimind/seq2seq/4f3f8eb0adde54fcc8b89394336b002e7961244c"
+)
+
 # Hashes are those of shared/data/SHA256SUMS; see shared/data/README.md for provenance.
 _DATASETS: dict[str, Dataset] = {
     d.name: d
@@ -257,6 +265,98 @@ _DATASETS: dict[str, Dataset] = {
                     "mr/rt-polarity.neg",
                     "4ace77d558c3714723843f1d65b60c01e3417b208180f0728808d76ad0eeeaca",
                     f"{_SENT_CONV}/raw/rt-polarity.neg",
+                ),
+            ),
+        ),
+        Dataset(
+            name="multi30k",
+            description="Multi30k task 1: image captions, en-de-fr, line-aligned, raw (gzip)",
+            files=(
+                RemoteFile(
+                    "multi30k/train.en.gz",
+                    "d79cfa999dd4c51d2cb42499b6796d5a882c3a8a961923c25a898c90f8bbd56f",
+                    f"{_MULTI30K}/train.en.gz",
+                ),
+                RemoteFile(
+                    "multi30k/train.de.gz",
+                    "726e39b2fa9eb9ffb6dc763fb35a179f80fae06ffc5d28b6ace5faa883de28a6",
+                    f"{_MULTI30K}/train.de.gz",
+                ),
+                RemoteFile(
+                    "multi30k/train.fr.gz",
+                    "622e75069e9f4c577425c4f277116ce66e63a2401c0a2312d90073cb12379a3c",
+                    f"{_MULTI30K}/train.fr.gz",
+                ),
+                RemoteFile(
+                    "multi30k/val.en.gz",
+                    "14f7d25ddd868909a9213e361768460edcacdd6ab9d1e77b92560dc10c10dc28",
+                    f"{_MULTI30K}/val.en.gz",
+                ),
+                RemoteFile(
+                    "multi30k/val.de.gz",
+                    "f0cba2f995189cf5770f29a8a9a537a3ad3f51657ad873405082ff6863a5e75a",
+                    f"{_MULTI30K}/val.de.gz",
+                ),
+                RemoteFile(
+                    "multi30k/val.fr.gz",
+                    "ca3106f1a72390591d25f6c45cb4cd39dec4cd3f123e099748a3ce5256c160e9",
+                    f"{_MULTI30K}/val.fr.gz",
+                ),
+                RemoteFile(
+                    "multi30k/test_2016_flickr.en.gz",
+                    "611d361c6334bc7246101d48097c13cf5c4413c5befc793cc629934359d532d9",
+                    f"{_MULTI30K}/test_2016_flickr.en.gz",
+                ),
+                RemoteFile(
+                    "multi30k/test_2016_flickr.de.gz",
+                    "9204244e408ccb38d2a55cfcd344df15005fc42a07a6e55ca6c52b6ababb8cc8",
+                    f"{_MULTI30K}/test_2016_flickr.de.gz",
+                ),
+                RemoteFile(
+                    "multi30k/test_2016_flickr.fr.gz",
+                    "6d326e188d259fb1d04ac19eae3af956559b3a0b93d7635e56c90987c40c8b90",
+                    f"{_MULTI30K}/test_2016_flickr.fr.gz",
+                ),
+                RemoteFile(
+                    "multi30k/test_2017_flickr.en.gz",
+                    "76a444ee25172e72695cddb13ae4a3bda59430617be88e0bb46b60504f054074",
+                    f"{_MULTI30K}/test_2017_flickr.en.gz",
+                ),
+                RemoteFile(
+                    "multi30k/test_2017_flickr.de.gz",
+                    "a2c89666db00c495cd8513b9d708d5a3acc205d7de312ef2bf5fb7ebc1540aee",
+                    f"{_MULTI30K}/test_2017_flickr.de.gz",
+                ),
+                RemoteFile(
+                    "multi30k/test_2017_flickr.fr.gz",
+                    "3ba671ceb2299f3304ffafefea7a833d08632fbaf0ba18546f8a2ec2391af496",
+                    f"{_MULTI30K}/test_2017_flickr.fr.gz",
+                ),
+                RemoteFile(
+                    "multi30k/test_2017_mscoco.en.gz",
+                    "aab300bfb4427697987e02cd0aacd44bfe8aa50456231b6474c08038bbed2b58",
+                    f"{_MULTI30K}/test_2017_mscoco.en.gz",
+                ),
+                RemoteFile(
+                    "multi30k/test_2017_mscoco.de.gz",
+                    "799e4854c25d601cb6cb6be29eabe5667734c61ace2f495e03e429031a0bc338",
+                    f"{_MULTI30K}/test_2017_mscoco.de.gz",
+                ),
+                RemoteFile(
+                    "multi30k/test_2017_mscoco.fr.gz",
+                    "754f3072ba9f124569ba5258b32730fc1d214bbf8e0c6dfb2b74401676220db0",
+                    f"{_MULTI30K}/test_2017_mscoco.fr.gz",
+                ),
+            ),
+        ),
+        Dataset(
+            name="tatoeba_fra_eng",
+            description="Tatoeba/manythings English-French pairs (2017-09-29), TSV in a zip",
+            files=(
+                RemoteFile(
+                    "tatoeba_fra_eng/fra-eng.zip",
+                    "16c4f7d0df9e7c5e6c54cdb0447f3f4a18a55052ff5e2e0b27dd4a06c0e49d04",
+                    f"{_GENIMIND}/fra-eng.zip",
                 ),
             ),
         ),

@@ -3,6 +3,7 @@
 from ._base import RecurrentBase as RecurrentBase
 from ._base import RecurrentConfig as RecurrentConfig
 from ._state import LSTMState as LSTMState
+from .attention import Attention as Attention
 from .gru import GRU as GRU
 from .gru import GRUCell as GRUCell
 from .lstm import LSTM as LSTM
@@ -14,6 +15,7 @@ __all__ = [
     "GRU",
     "LSTM",
     "RNN",
+    "Attention",
     "GRUCell",
     "LSTMCell",
     "LSTMState",
