@@ -227,7 +227,8 @@ def test_load_dispatches_to_the_registered_task(tmp_path, fake_task):
 
 def test_unknown_task_lists_known_ones(tmp_path, fake_task):
     path = io.save_model_dir(tmp_path / "m", task="telepathy", config={}, model=nn.Linear(1, 1))
-    with pytest.raises(ValueError, match=r"unknown task 'telepathy'; known tasks: .*fake, .*textgen"):
+    known = r"unknown task 'telepathy'; known tasks: .*fake, .*textgen"
+    with pytest.raises(ValueError, match=known):
         io.load(path)
 
 
