@@ -72,8 +72,9 @@ def save_model_dir(
     return folder
 
 
-def read_config(path: PathLike) -> dict:
-    """The ``config.json`` of a model directory, checked: a readable format and a task."""
+def read_config(path: PathLike, task: str | None = None) -> dict:
+    """The ``config.json`` of a model directory, checked: a readable format and a task
+    (``task``: the one it must be, for an estimator's ``load``)."""
     folder = _model_dir(path)
     file = folder / CONFIG_FILE
     config = _read_json(file)
@@ -90,6 +91,8 @@ def read_config(path: PathLike) -> dict:
         )
     if not isinstance(config.get("task"), str):
         raise ValueError(f"{file} has no 'task' (such as 'textgen'); re-save the model")
+    if task is not None and config["task"] != task:
+        raise ValueError(f"{path} holds a {config['task']!r} model, not {task!r}")
     return config
 
 

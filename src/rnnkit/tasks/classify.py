@@ -388,9 +388,7 @@ class TextClassifier:
     @classmethod
     def load(cls, path: str | Path) -> TextClassifier:
         """Load a model directory written by :meth:`save` (no pickle is ever read)."""
-        config = io.read_config(path)
-        if config.get("task") != TASK:
-            raise ValueError(f"{path} holds a {config.get('task')!r} model, not {TASK!r}")
+        config = io.read_config(path, task=TASK)
         net_cfg = ClassifierConfig(**config["model"])
         self = cls.__new__(cls)
         self.text_options = config["text_options"]
@@ -407,10 +405,7 @@ class TextClassifier:
         io.load_weights(path, self.model)
         self.model.eval()
         self.metrics = io.read_metrics(path)
-        train = config.get("train")
-        self.train_config = (
-            TrainConfig(**{**train, "betas": tuple(train["betas"])}) if train else None
-        )
+        self.train_config = TrainConfig.from_dict(config.get("train"))
         return self
 
 

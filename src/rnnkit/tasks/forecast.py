@@ -439,9 +439,7 @@ class Forecaster:
     @classmethod
     def load(cls, path: str | Path) -> Forecaster:
         """Load a model directory written by :meth:`save` (no pickle is ever read)."""
-        config = io.read_config(path)
-        if config.get("task") != TASK:
-            raise ValueError(f"{path} holds a {config.get('task')!r} model, not {TASK!r}")
+        config = io.read_config(path, task=TASK)
         mc = ForecastConfig.from_dict(config["model"])
         options = {k: v for k, v in dataclasses.asdict(mc).items()
                    if k not in ("n_channels", "n_past_covariates", "n_known")}  # fmt: skip
@@ -452,10 +450,7 @@ class Forecaster:
         io.load_weights(path, self.model)
         self.model.eval()
         self.metrics = io.read_metrics(path)
-        train = config.get("train")
-        self.train_config = (
-            TrainConfig(**{**train, "betas": tuple(train["betas"])}) if train else None
-        )
+        self.train_config = TrainConfig.from_dict(config.get("train"))
         return self
 
 

@@ -335,9 +335,7 @@ class SpeechRecognizer:
     @classmethod
     def load(cls, path: str | Path) -> SpeechRecognizer:
         """Load a model directory written by :meth:`save` (no pickle is ever read)."""
-        config = io.read_config(path)
-        if config.get("task") != TASK:
-            raise ValueError(f"{path} holds a {config.get('task')!r} model, not {TASK!r}")
+        config = io.read_config(path, task=TASK)
         mc = AcousticConfig(**config["model"])
         fc = FeatureConfig(**config["features"])
         self = cls.__new__(cls)

@@ -265,9 +265,7 @@ class TextGenerator:
     @classmethod
     def load(cls, path: str | Path) -> TextGenerator:
         """Load a model directory written by :meth:`save` (no pickle is ever read)."""
-        config = io.read_config(path)
-        if config.get("task") != TASK:
-            raise ValueError(f"{path} holds a {config.get('task')!r} model, not {TASK!r}")
+        config = io.read_config(path, task=TASK)
         model_cfg = LMConfig(**config["model"])
         options = {k: v for k, v in dataclasses.asdict(model_cfg).items() if k != "vocab_size"}
         self = cls.__new__(cls)
@@ -279,10 +277,7 @@ class TextGenerator:
         io.load_weights(path, self.model)
         self.model.eval()
         self.metrics = io.read_metrics(path)
-        train = config.get("train")
-        self.train_config = (
-            TrainConfig(**{**train, "betas": tuple(train["betas"])}) if train else None
-        )
+        self.train_config = TrainConfig.from_dict(config.get("train"))
         return self
 
 

@@ -292,9 +292,7 @@ class Translator:
     @classmethod
     def load(cls, path: str | Path) -> Translator:
         """Load a model directory written by :meth:`save` (no pickle is ever read)."""
-        config = io.read_config(path)
-        if config.get("task") != TASK:
-            raise ValueError(f"{path} holds a {config.get('task')!r} model, not {TASK!r}")
+        config = io.read_config(path, task=TASK)
         model_cfg = Seq2SeqConfig(**config["model"])
         self = cls.__new__(cls)
         self.options = dict(config["options"])
@@ -308,10 +306,7 @@ class Translator:
         io.load_weights(path, self.model)
         self.model.eval()
         self.metrics = io.read_metrics(path)
-        train = config.get("train")
-        self.train_config = (
-            TrainConfig(**{**train, "betas": tuple(train["betas"])}) if train else None
-        )
+        self.train_config = TrainConfig.from_dict(config.get("train"))
         return self
 
 

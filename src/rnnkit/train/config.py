@@ -105,3 +105,9 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> TrainConfig | None:
+        """Inverse of :meth:`to_dict` as read back from JSON (``betas`` a list); ``None`` stays
+        ``None`` (a model directory saved without training options)."""
+        return cls(**{**d, "betas": tuple(d["betas"])}) if d else None
