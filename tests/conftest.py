@@ -106,3 +106,31 @@ def grads_of(tensors) -> list:
 @pytest.fixture
 def grads():
     return grads_of
+
+
+def run_diagnose(model_dir, data, out, *args: str) -> dict:
+    """``rnnkit diagnose MODEL_DIR DATA --out OUT ARGS`` in this process; checks the report's
+    files and returns its ``diagnostics.json``."""
+    import json
+
+    from rnnkit.cli import main
+
+    code = main(["diagnose", str(model_dir), str(data), "--out", str(out), *args])
+    assert code == 0, "rnnkit diagnose failed"
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "## Verdict" in md and "Probe batch:" in md
+    for name in ("gradient_flow.png", "gradient_lags.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    data = json.loads((out / "diagnostics.json").read_text(encoding="utf-8"))
+    flow = data["flow"]
+    assert flow["loss"] is not None and flow["loss"] > 0
+    for layer in flow["layers"]:
+        assert len(layer["jacobian_norm"]) == flow["T"] and layer["jacobian_norm"][0] > 0
+        assert len(layer["grad_norm"]) == flow["T"]
+    return data
+
+
+@pytest.fixture
+def diagnose():
+    """``diagnose(model_dir, data, out, *args) -> diagnostics.json``: see run_diagnose."""
+    return run_diagnose

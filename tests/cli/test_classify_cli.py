@@ -102,3 +102,18 @@ def test_mistakes_are_one_line_and_exit_2(model, tmp_path, capsys):
     assert code == 2 and "not found" in err
     code, _, err = cli(capsys, "classify", "predict", str(model))
     assert code == 2 and "expected texts to classify" in err
+
+
+def test_diagnose_a_classifier(model, reviews, tmp_path, diagnose):
+    data = diagnose(model, reviews, tmp_path / "r", "-o", "text_col=review", "-o",
+                    "label_col=sentiment", "--batch-size", "4", "--seq-len", "20")  # fmt: skip
+    names = [layer["name"] for layer in data["flow"]["layers"]]
+    assert len(names) == 2 and any("reverse" in n for n in names), names  # both directions
+    assert 2 <= data["flow"]["T"] <= 20
+    assert main_code(["diagnose", str(model), str(reviews), "-o", "colour=red"]) == 2
+
+
+def main_code(args: list[str]) -> int:
+    from rnnkit.cli import main
+
+    return main(args)

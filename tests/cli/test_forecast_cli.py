@@ -162,3 +162,9 @@ def test_fill_repairs_gaps_with_a_note(tmp_path, capsys):
             str(tmp_path / "m"), "--max-steps", "2", "--architecture", "direct", *TINY)  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "note: 2 missing h steps filled (interpolate)" in r.stderr
+
+
+def test_diagnose_a_forecaster(trained, csvs, tmp_path, diagnose):
+    data = diagnose(trained, csvs["test"], tmp_path / "r", "--batch-size", "4")
+    assert data["flow"]["T"] == 96 // 24  # the segment GRU runs over lookback / segment steps
+    assert data["flow"]["skipped"] == ["encoder.l0"]  # its one parallel decoding step

@@ -71,3 +71,8 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1
     r = run("speech", "train", "fsdd", "--split", "speaker:bob", "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "speaker:NAME" in r.stderr
+
+
+def test_diagnose_a_speech_model(trained, manifest, tmp_path, diagnose):
+    data = diagnose(trained, manifest, tmp_path / "r", "--batch-size", "3")
+    assert data["flow"]["T"] >= 10 and data["flow"]["layers"]  # frames after the front end

@@ -107,3 +107,11 @@ def test_errors_are_one_line(files, tmp_path, capsys):
     assert code == 2 and "line 1 has 3" in err
     code, _, err = cli(capsys, "translate", "train", "multi30k", "--out", str(tmp_path / "m"))
     assert code == 2 and "--src-lang" in err
+
+
+def test_diagnose_a_translator(model, files, tmp_path, diagnose):
+    data = diagnose(model, files / "pairs.tsv", tmp_path / "r", "-o", "src_col=1", "-o",
+                    "tgt_col=0", "--batch-size", "3", "--seq-len", "12")  # fmt: skip
+    names = [layer["name"] for layer in data["flow"]["layers"]]
+    assert names and all(n.startswith("encoder") for n in names), names
+    assert data["flow"]["T"] <= 12

@@ -181,3 +181,34 @@ def test_models_without_rnnkit_layers_are_refused():
     with pytest.raises(ValueError, match="loss_fn must return"):
         gradient_flow(Head(LSTM(D, H)), (torch.randn(B, T, D), torch.randn(B, T)),
                       lambda o, y: "nope")  # fmt: skip
+
+
+class EncodeThenStep(nn.Module):
+    """A GRU over the input, again over a second sequence from its final state, then one
+    parallel step (as the segment forecaster decodes)."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = GRU(D, H)
+
+    def forward(self, x, state=None):
+        _, h = self.rnn(x)
+        y2, h = self.rnn(x[:, :4], h)
+        y1, _ = self.rnn(x[:, :1], h)
+        return torch.cat([y2, y1], 1).sum(-1), None
+
+
+def test_single_step_calls_are_skipped_and_repeated_calls_numbered(tmp_path):
+    from rnnkit.diagnostics.plots import plot_flow
+
+    torch.manual_seed(0)
+    x = torch.randn(B, T, D)
+    flow = gradient_flow(EncodeThenStep(), (x, torch.randn(B, 5)), _mse)
+    assert [f.name for f in flow.layers] == ["rnn.l0", "rnn.l0 (call 2)"]
+    assert flow.skipped == ["rnn.l0"] and flow.T == T
+    assert [len(f.jacobian_norm) for f in flow.layers] == [T, 4]
+    # the gradient of the one-step call reaches the second call's last state
+    assert flow.layers[1].grad_norm[-1] > 0
+    assert plot_flow(flow, tmp_path / "f.png").stat().st_size > 2000  # rows of unequal length
+    with pytest.raises(ValueError, match="single time step"):
+        gradient_flow(GRU(D, H), torch.randn(B, 1, D))

@@ -65,10 +65,10 @@ def test_cli_diagnose_errors_are_one_line(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     fake = tmp_path / "model"
     fake.mkdir()
-    (fake / "config.json").write_text(json.dumps({"format_version": 1, "task": "speech"}))
+    (fake / "config.json").write_text(json.dumps({"format_version": 1, "task": "poetry"}))
     assert main(["diagnose", str(fake), "x.txt"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("rnnkit: error:") and "'speech'" in err and err.count("\n") == 1
+    assert err.startswith("rnnkit: error:") and "'poetry'" in err and err.count("\n") == 1
     text = tmp_path / "t.txt"
     text.write_text("the cat")
     assert main(["diagnose", str(ASSET), str(text), "--seq-len", "64", "--out",

@@ -1,6 +1,6 @@
 """``rnnkit diagnose MODEL_DIR DATA``: a gradient-flow report for a trained model.
 
-The task of the model directory picks the probe (:mod:`rnnkit.diagnostics.report`) that
+The task of the model directory picks the probe (:mod:`rnnkit.diagnostics.probes`) that
 turns DATA into one batch; the report (``report.md``, PNGs, ``diagnostics.json``) goes to
 ``--out`` (default ``MODEL_DIR/diagnostics``).
 """
@@ -16,12 +16,25 @@ def diagnose(
     model_dir: Path = typer.Argument(..., help="A model directory written by a train command."),
     data: str = typer.Argument(
         ...,
-        help="Data in the form the model's task reads (textgen: a "
-        "text file, folder or dataset name).",
+        help="Data in the form the model's eval command reads: a text file or ptb (textgen), "
+        "labelled texts or sst2 (classify), a CSV like the training one (forecast), a manifest, "
+        "folder or fsdd (speech), a TSV of pairs or multi30k (translate).",
     ),
     out: Path = typer.Option(None, "--out", help="Report folder (default MODEL_DIR/diagnostics)."),
     batch_size: int = typer.Option(8, help="Sequences in the probe batch."),
-    seq_len: int = typer.Option(128, help="Time steps per sequence (where the task allows)."),
+    seq_len: int = typer.Option(
+        128,
+        help="Time steps per sequence at most (textgen, classify, translate; forecast and "
+        "speech take the model's and the audio's).",
+    ),
+    option: list[str] = typer.Option(
+        None,
+        "--option",
+        "-o",
+        help="KEY=VALUE the data needs, repeatable: classify text_col, "
+        "label_col, format, encoding; speech split; translate src_lang, tgt_lang, split, "
+        "src_col, tgt_col, encoding.",
+    ),
     probes: int = typer.Option(
         0, help="Random projections per Jacobian (0: exact up to 64 units, else 8)."
     ),
@@ -38,36 +51,19 @@ def diagnose(
                          f"{seq_len}")  # fmt: skip
     if probes < 0:
         raise ValueError(f"--probes must be >= 0, got {probes}")
+    options = {}
+    for item in option or []:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise ValueError(f"expected --option KEY=VALUE, got {item!r}")
+        options[key.strip()] = value
     if threads:
         torch.set_num_threads(threads)
     task = io.read_config(model_dir)["task"]
     probe_fn = find_probe(task)  # before loading: an unknown task fails fast
     estimator = io.load(model_dir)
-    probe = probe_fn(estimator, data, batch_size, seq_len)
+    probe = probe_fn(estimator, data, batch_size, seq_len, **options)
     out = out if out is not None else model_dir / "diagnostics"
     report = write_report(probe, out, title=f"rnnkit diagnose: {model_dir.name} ({task})",
                           n_probes=probes or None)  # fmt: skip
     typer.echo(f"report written to {report}")
-
-
-def textgen_probe(gen, data: str, batch_size: int, seq_len: int):
-    """A text generator on ``batch_size`` windows of ``seq_len`` tokens spread over DATA."""
-    import torch
-
-    from ..data import chunk_windows, read_splits, read_text
-    from ..diagnostics.report import Probe
-    from ..tasks._lm import lm_loss
-
-    text = read_splits("ptb")["test"] if data == "ptb" else read_text(data)
-    ids = gen._encode(text, "diagnosis text", unknown_ok=True)
-    xs, ys = chunk_windows(ids, seq_len)
-    full = int((ys[:, -1] != -100).sum())  # windows without right padding
-    if full < 1:
-        raise ValueError(
-            f"the text has {ids.numel()} tokens, too few for one window of --seq-len {seq_len}; "
-            "use a smaller --seq-len or more text"
-        )
-    pick = torch.linspace(0, full - 1, min(batch_size, full)).round().long().unique()
-    desc = (f"Probe batch: {len(pick)} windows of {seq_len} {gen.level} tokens from {data}, "
-            "each from a zero state.")  # fmt: skip
-    return Probe(gen.model, (xs[pick], ys[pick]), lm_loss, desc)

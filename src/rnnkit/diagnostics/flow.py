@@ -52,6 +52,7 @@ class LayerFlow:
     horizon: int | None = None
     rate: float = math.nan
     health: dict[str, float] = field(default_factory=dict)
+    reverse: bool = False  # the reverse direction of a bidirectional layer: its end is t = 0
 
     @property
     def ratio(self) -> list[float]:
@@ -73,15 +74,17 @@ class LayerFlow:
 class GradientFlow:
     """Result of :func:`gradient_flow`: one :class:`LayerFlow` per layer and direction."""
 
-    T: int
+    T: int  # time steps of the longest traced layer
     loss: float | None
     layers: list[LayerFlow]
+    skipped: list[str] = field(default_factory=list)  # layers run for one step only
 
     def summary(self) -> dict[str, dict[str, Any]]:
         return {f.name: f.summary() for f in self.layers}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"T": self.T, "loss": self.loss, "layers": [vars(f) for f in self.layers]}
+        return {"T": self.T, "loss": self.loss, "layers": [vars(f) for f in self.layers],
+                "skipped": self.skipped}  # fmt: skip
 
 
 def horizon_and_rate(jacobian_norm: list[float], ratio: float = HORIZON_RATIO):
@@ -181,6 +184,17 @@ def gradient_flow(
             loss = _scalar_loss(loss_fn(out, y))
         if not traces:
             raise ValueError("the model ran none of its rnnkit layers on this batch")
+        # A layer run for a single step (a parallel decoder started from the encoder's
+        # state) has no time to flow through; its gradient reaches the layers before it.
+        skipped = [tr.name for tr in traces if len(tr.probes) < 2]
+        traces = [tr for tr in traces if len(tr.probes) >= 2]
+        if not traces:
+            raise ValueError("every rnnkit layer of the model ran a single time step on this "
+                             "batch; gradient flow through time needs at least two")  # fmt: skip
+        names, seen = [], {}
+        for tr in traces:  # a layer run twice gets its calls numbered
+            seen[tr.name] = seen.get(tr.name, 0) + 1
+            names.append(tr.name if seen[tr.name] == 1 else f"{tr.name} (call {seen[tr.name]})")
         grads: list = [None] * len(traces)
         if loss is not None:
             flat = [z for tr in traces for z in tr.probes]
@@ -191,12 +205,13 @@ def gradient_flow(
                 i += len(tr.probes)
                 grads[n] = [0.0 if g is None else float(g.detach().double().norm()) for g in gs]
         flows = []
-        for tr, g in zip(traces, grads):
+        for tr, g, name in zip(traces, grads, names):
             P = tr.final.shape[-1]
             use_exact = exact if exact is not None else (n_probes is None and P <= EXACT_MAX_UNITS)
             jac, was_exact = _jacobian_norms(tr, None if use_exact else (n_probes or 8), generator)
             horizon, rate = horizon_and_rate(jac)
             stats = gate_statistics(tr) if health else {}
-            flows.append(LayerFlow(tr.name, tr.mode, g, jac, was_exact, horizon, rate, stats))
-    T = len(traces[0].probes)
-    return GradientFlow(T, None if loss is None else float(loss.detach()), flows)
+            flows.append(LayerFlow(name, tr.mode, g, jac, was_exact, horizon, rate, stats,
+                                   tr.reverse))  # fmt: skip
+    T = max(len(tr.probes) for tr in traces)
+    return GradientFlow(T, None if loss is None else float(loss.detach()), flows, skipped)

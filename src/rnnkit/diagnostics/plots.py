@@ -37,12 +37,12 @@ def plot_flow(flow: GradientFlow, path: str | Path, title: str = "") -> Path:
     by_time = []
     for f in flow.layers:
         r = f.ratio  # by lag; back to time steps (reverse directions end at t = 0)
-        rev = f.name.endswith(".reverse")
-        by_time.append(_log10(r if rev else r[::-1]))
+        by_time.append(_log10(r if f.reverse else r[::-1]))
     panels.append(("log10 ||dh_T/dh_t|| / ||dh_T/dh_T||", by_time))
     height = 1.2 + (0.5 * len(names) + 0.8) * len(panels)
     fig, axes = _subplots(len(panels), 1, figsize=(8, height), squeeze=False)
     for ax, (label, rows) in zip(axes[:, 0], panels):
+        rows = [row + [math.nan] * (flow.T - len(row)) for row in rows]  # shorter layers
         im = ax.imshow(rows, aspect="auto", interpolation="nearest", cmap="viridis")
         ax.set_yticks(range(len(names)), names)
         ax.set_xlabel("time step t")

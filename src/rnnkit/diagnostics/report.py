@@ -1,9 +1,10 @@
 """The report behind ``rnnkit diagnose MODEL_DIR DATA``: Markdown, PNGs and JSON.
 
-Tasks plug in through a *probe*: a function ``probe(estimator, data, batch_size, seq_len)
--> Probe`` that turns a loaded model directory and the user's data into the network, one
-batch and the loss. Probes are registered by task name as ``"module:function"`` import
-paths (imported only when used), like :func:`rnnkit.io.register_task`.
+Tasks plug in through a *probe*: a function ``probe(estimator, data, batch_size, seq_len,
+**options) -> Probe`` that turns a loaded model directory and the user's data into the
+network, one batch and the loss (:mod:`rnnkit.diagnostics.probes` has the built-in ones).
+Probes are registered by task name as ``"module:function"`` import paths (imported only
+when used), like :func:`rnnkit.io.register_task`.
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ class Probe:
     description: str = ""  # one line: what the batch is
 
 
-_PROBES: dict[str, str] = {"textgen": "rnnkit.cli.diagnose:textgen_probe"}
+_PROBES: dict[str, str] = {
+    task: f"rnnkit.diagnostics.probes:{task}_probe"
+    for task in ("textgen", "classify", "forecast", "speech", "translate")
+}
 
 
 def register_probe(task: str, probe: str, *, replace: bool = False) -> None:
@@ -123,6 +127,10 @@ def write_report(probe: Probe, out: str | Path, title: str = "rnnkit diagnose",
         md.append(f"| {f.name} | {horizon} | {_fmt(f.rate)} | {_fmt(s['ratio_at_max_lag'])} | "
                   f"{_fmt(s.get('grad_norm_first'))} | {_fmt(s.get('grad_norm_last'))} | "
                   f"{'exact' if f.exact else 'random projections'} |")  # fmt: skip
+    if flow.skipped:
+        md += ["", f"Not traced (run for a single step, no time to flow through): "
+               f"{', '.join(flow.skipped)}; the loss gradient through them is in the "
+               "‖dL/dh_t‖ of the layers that feed them."]  # fmt: skip
     md += ["", "![gradient flow](gradient_flow.png)", "", "![gradient vs lag](gradient_lags.png)",
            "", "## Cell health", "",
            "| layer | max sigma_1(W_hh gate) | max spectral radius | mean forget gate | "
