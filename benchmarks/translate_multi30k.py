@@ -15,6 +15,11 @@ most 30 minutes on 2 CPU cores. Run one direction per process, with one torch th
 
 The time budget is wall-clock training as Lightning's ``max_time`` counts it (periodic
 validation included), not counting tokenizer training or the final decoding.
+
+The beam's length penalty ``alpha`` may be chosen on the validation split: give several
+(``--alpha 0.6 0.8 1.0 1.2``); each is decoded on val with the beam, the best val BLEU picks
+the one used on test, and the table of val scores is printed. ``--model DIR`` skips training
+and evaluates a model directory this script wrote (same direction).
 """
 
 from __future__ import annotations
@@ -58,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--val-every", type=int, default=150, help="steps between validations")
     ap.add_argument("--beam", type=int, default=5)
-    ap.add_argument("--alpha", type=float, default=0.6)
+    ap.add_argument("--alpha", type=float, nargs="+", default=[0.6],
+                    help="GNMT length penalty; several: chosen on the validation split")
+    ap.add_argument("--model", default=None, help="evaluate this model directory, no training")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="benchmarks/out/multi30k")
@@ -70,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     pair = (args.src_lang, args.tgt_lang)
     splits = multi30k(*pair)
     out = Path(args.out) / f"{args.src_lang}-{args.tgt_lang}"
+    if args.model:
+        return evaluate(Translator.load(args.model), Path(args.model), splits, args, pair,
+                        {"pair": "-".join(pair), "model": args.model})  # fmt: skip
     tr = Translator(vocab_size=args.vocab_size, joint_vocab=args.joint_vocab, cell=args.cell,
                     embedding_size=args.embedding_size, encoder_size=args.encoder_size,
                     decoder_size=args.decoder_size, attention=args.attention,
@@ -84,15 +94,33 @@ def main(argv: list[str] | None = None) -> int:
           f"(incl. tokenizer); validation history: "
           f"{[(int(h['step']), round(h['val_loss'], 3)) for h in history]}",
           flush=True)  # fmt: skip
-    test = splits["test"]
     results: dict = {"pair": "-".join(pair), "train_seconds": train_s,
-                     "train_steps": tr.metrics["train_steps"], "history": history,
-                     "args": vars(args), "threads": args.threads,
-                     "machine": f"{platform.processor() or platform.machine()}, "
-                                f"{os.cpu_count()} cores"}  # fmt: skip
+                     "train_steps": tr.metrics["train_steps"], "history": history}  # fmt: skip
+    return evaluate(tr, out, splits, args, pair, results)
+
+
+def evaluate(tr: Translator, out: Path, splits: dict, args, pair: tuple, results: dict) -> int:
+    """Greedy and beam BLEU on test (alpha chosen on val when several are given)."""
+    results.update(args=vars(args), threads=args.threads,
+                   machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    alpha = args.alpha[0]
+    if len(args.alpha) > 1:
+        val_bleu = {}
+        for a in args.alpha:
+            t0 = time.perf_counter()
+            m = tr.evaluate(splits["valid"], beam_size=args.beam, alpha=a)
+            val_bleu[a] = m["bleu_lc_tok"]
+            print(f"val beam{args.beam} alpha {a}: lower-cased tokenized BLEU "
+                  f"{m['bleu_lc_tok']:.2f} ({m['bleu_detail']}) | "
+                  f"{time.perf_counter() - t0:.0f} s", flush=True)  # fmt: skip
+        alpha = max(val_bleu, key=val_bleu.get)
+        results["val_alpha_search"] = val_bleu
+        print(f"alpha {alpha} chosen on the validation split", flush=True)
+    results["alpha"] = alpha
+    test = splits["test"]
     for name, beam in (("greedy", 1), (f"beam{args.beam}", args.beam)):
         t0 = time.perf_counter()
-        m = tr.evaluate(test, beam_size=beam, alpha=args.alpha)
+        m = tr.evaluate(test, beam_size=beam, alpha=alpha)
         m["decode_seconds"] = time.perf_counter() - t0
         hyps = m.pop("translations")
         (out / f"test2016.{name}.{args.tgt_lang}").write_text("\n".join(hyps) + "\n", "utf-8")

@@ -1,6 +1,6 @@
 """``rnnkit diagnose MODEL_DIR DATA``: a gradient-flow report for a trained model.
 
-The task of the model directory picks the probe (:mod:`rnnkit.diagnostics.probes`) that
+The task of the model directory picks the probe (``rnnkit.cli._probes``) that
 turns DATA into one batch; the report (``report.md``, PNGs, ``diagnostics.json``) goes to
 ``--out`` (default ``MODEL_DIR/diagnostics``).
 """

@@ -2,7 +2,7 @@
 
 Tasks plug in through a *probe*: a function ``probe(estimator, data, batch_size, seq_len,
 **options) -> Probe`` that turns a loaded model directory and the user's data into the
-network, one batch and the loss (:mod:`rnnkit.diagnostics.probes` has the built-in ones).
+network, one batch and the loss (``rnnkit.cli._probes`` has the built-in ones).
 Probes are registered by task name as ``"module:function"`` import paths (imported only
 when used), like :func:`rnnkit.io.register_task`.
 """
@@ -34,7 +34,7 @@ class Probe:
 
 
 _PROBES: dict[str, str] = {
-    task: f"rnnkit.diagnostics.probes:{task}_probe"
+    task: f"rnnkit.cli._probes:{task}_probe"
     for task in ("textgen", "classify", "forecast", "speech", "translate")
 }
 

@@ -29,7 +29,7 @@ from ..data.series import (
     window_starts,
 )
 from ..metrics.forecast import coverage, forecast_metrics, last_value, mase_scale, seasonal_naive
-from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, fit
+from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, finish, fit
 from ._forecast_nets import ForecastConfig, ForecastNet, make_loss, point_of, quantiles_of
 
 TASK = "forecast"
@@ -209,16 +209,7 @@ class Forecaster:
             )
         out_dir = Path(out) if out is not None else _scratch_dir()
         trainer = fit(task, train, val_batches, out_dir, resume=resume)
-        best = out_dir / "checkpoints" / "best.ckpt"
-        if val_batches is not None and best.is_file() and task.stopped_reason is None:
-            state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
-            self.model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
-        self.model.eval()
-        self.metrics = {"train_steps": int(trainer.global_step), "history": task.history}
-        if task.history:
-            self.metrics["best_val_loss"] = min(h["val_loss"] for h in task.history)
-        if task.stopped_reason:
-            self.metrics["stopped_reason"] = task.stopped_reason
+        self.metrics = finish(task, trainer, out_dir, restore_best=val_batches is not None)
         if out is not None and trainer.global_rank == 0:
             self.save(out_dir)
         return self

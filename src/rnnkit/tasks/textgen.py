@@ -31,7 +31,7 @@ from ..data import (
     tokenizer_from_dict,
 )
 from ..sampling import sample_next
-from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, fit
+from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, finish, fit
 from ._lm import LanguageModel, LMConfig, lm_loss
 
 TASK = "textgen"
@@ -127,16 +127,7 @@ class TextGenerator:
             val = FixedBatches(StreamWindows(batchify(val_ids, val_bs), self.bptt))
         out_dir = Path(out) if out is not None else _scratch_dir()
         trainer = fit(task, train, val, out_dir, resume=resume)
-        best = out_dir / "checkpoints" / "best.ckpt"
-        if val is not None and best.is_file() and task.stopped_reason is None:
-            state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
-            self.model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
-        self.model.eval()
-        self.metrics = {"train_steps": int(trainer.global_step), "history": task.history}
-        if task.history:
-            self.metrics["best_val_loss"] = min(h["val_loss"] for h in task.history)
-        if task.stopped_reason:
-            self.metrics["stopped_reason"] = task.stopped_reason
+        self.metrics = finish(task, trainer, out_dir, restore_best=val is not None)
         if out is not None and trainer.global_rank == 0:
             self.save(out_dir)
         return self

@@ -25,7 +25,7 @@ import torch
 from .. import io
 from ..data.parallel import Pair, split_by_source
 from ..data.subword import build_sentence_tokenizer, sentence_tokenizer_from_dict
-from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, fit
+from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, finish, fit
 from ._search import beam_search, greedy
 from ._seq2seq import Seq2Seq, Seq2SeqConfig, make_batch, make_loss
 
@@ -139,19 +139,10 @@ class Translator:
             val_batches = FixedBatches(_sorted_batches(vs, vt, cfg.batch_size))
         out_dir = Path(out) if out is not None else _scratch_dir()
         trainer = fit(task, batches, val_batches, out_dir, resume=resume)
-        best = out_dir / "checkpoints" / "best.ckpt"
-        if keep_best and val_batches and best.is_file() and not task.stopped_reason:
-            state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
-            self.model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
-        self.model.eval()
-        self.metrics = {"train_steps": int(trainer.global_step), "history": task.history,
-                        "train_pairs": len(keep),
-                        "dropped_long_pairs": len(train) - len(keep)}  # fmt: skip
+        self.metrics = finish(task, trainer, out_dir, restore_best=keep_best and bool(val_batches))
+        self.metrics.update(train_pairs=len(keep), dropped_long_pairs=len(train) - len(keep))
         if task.history:
-            self.metrics["best_val_loss"] = min(h["val_loss"] for h in task.history)
             self.metrics["best_val_perplexity"] = math.exp(min(self.metrics["best_val_loss"], 700))
-        if task.stopped_reason:
-            self.metrics["stopped_reason"] = task.stopped_reason
         if out is not None and trainer.global_rank == 0:
             self.save(out_dir)
         return self

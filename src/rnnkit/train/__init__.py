@@ -5,6 +5,7 @@ from .batches import Batches as Batches
 from .batches import FixedBatches as FixedBatches
 from .config import TrainConfig as TrainConfig
 from .config import parse_duration as parse_duration
+from .fit import finish as finish
 from .fit import fit as fit
 from .guard import DivergenceGuard as DivergenceGuard
 from .module import RecurrentTask as RecurrentTask
@@ -17,6 +18,7 @@ __all__ = [
     "RecurrentTask",
     "TrainConfig",
     "detach_state",
+    "finish",
     "fit",
     "parse_duration",
 ]

@@ -7,6 +7,9 @@ about), and hands the trained network, the batch and the training loss to
 pairs of the command line (strings), for what the data needs besides its path
 (``text_col``, ``src_lang``, ``split``, ...); a key a probe does not know is an error.
 
+They live with the command line (the top layer): they reach into the tasks, which
+``rnnkit.diagnostics`` (a lower layer) must not import.
+
 Which layers show up: every rnnkit recurrent layer the network runs as a layer (over a
 whole sequence). Cells stepped one at a time, as the translation decoder's are, are not
 traced; their gradients still reach the encoder's states, which are.
@@ -18,7 +21,7 @@ from typing import Any
 
 import torch
 
-from .report import Probe
+from ..diagnostics.report import Probe
 
 
 def _options(options: dict[str, str], allowed: dict[str, Any], task: str) -> dict[str, Any]:
@@ -62,9 +65,9 @@ def classify_probe(clf, data: str, batch_size: int, seq_len: int, **options: str
     """A text classifier on the ``batch_size`` longest texts of DATA, all cut to the same
     number of tokens (at most ``seq_len``), so no sequence is padded. DATA as for
     ``rnnkit classify eval``; options ``text_col``, ``label_col``, ``format``, ``encoding``."""
-    from ..cli.classify import _read
     from ..tasks._classifier import pad_batch
     from ..tasks.classify import _make_loss
+    from .classify import _read
 
     o = _options(options, {"text_col": None, "label_col": None, "format": "auto",
                            "encoding": "utf-8"}, "classify")  # fmt: skip
