@@ -42,7 +42,8 @@ def reviews(tmp_path_factory) -> Path:
 def model(reviews, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("model")
     r = run("classify", "train", str(reviews), "--text-col", "review", "--label-col",
-            "sentiment", "--out", str(out), "--max-steps", "30", *TINY)  # fmt: skip
+            "sentiment", "--out", str(out), "--max-steps", "30", "--monitor-gradients", "15",
+            *TINY)  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "model written to" in r.stdout and "best validation accuracy" in r.stdout
     return out
@@ -110,6 +111,9 @@ def test_diagnose_a_classifier(model, reviews, tmp_path, diagnose):
     names = [layer["name"] for layer in data["flow"]["layers"]]
     assert len(names) == 2 and any("reverse" in n for n in names), names  # both directions
     assert 2 <= data["flow"]["T"] <= 20
+    # the fixture trained with --monitor-gradients 15: the callback ran on this model too
+    png = model / "diagnostics" / "training" / "gradient_history.png"
+    assert png.read_bytes()[:4] == b"\x89PNG"
     assert main_code(["diagnose", str(model), str(reviews), "-o", "colour=red"]) == 2
 
 

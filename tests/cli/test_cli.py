@@ -202,3 +202,23 @@ def test_two_process_ddp_on_cpu_trains_a_normal_model_directory(corpus, tmp_path
         "textgen", "predict", str(out), "--prompt", "the ", "--max-new-tokens", "10", "--seed", "0"
     )
     assert p.returncode == 0, p.stderr
+
+
+def test_monitor_gradients_while_training(corpus, tmp_path, capsys):
+    """``--monitor-gradients N`` attaches rnnkit.diagnostics.GradientMonitor: metrics in the
+    CSV log, plots in OUT/diagnostics/training."""
+    import csv
+
+    from rnnkit.cli import main
+
+    out = tmp_path / "m"
+    code = main(["textgen", "train", str(corpus), "--out", str(out), "--max-steps", "12",
+                 "--monitor-gradients", "5", *TINY])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    for name in ("gradient_flow.png", "gradient_history.png"):
+        assert (out / "diagnostics" / "training" / name).read_bytes()[:4] == b"\x89PNG"
+    rows = list(csv.DictReader((out / "logs" / "version_0" / "metrics.csv").open()))
+    horizons = [r["diag/rnn.l0/horizon"] for r in rows if r.get("diag/rnn.l0/horizon")]
+    assert len(horizons) >= 2 and all(0 < float(h) <= 16 for h in horizons)  # steps 1, 5, 10
+    assert main(["textgen", "train", str(corpus), "--out", str(tmp_path / "x"),
+                 "--monitor-gradients", "-1"]) == 2  # fmt: skip

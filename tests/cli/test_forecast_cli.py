@@ -62,7 +62,7 @@ def trained(csvs, tmp_path_factory) -> Path:
         code = cli_main(["forecast", "train", str(csvs["train"]), "--time-col", "date",
                          "--target", "OT",
             "--target", "HUFL", "--out", str(out), "--max-steps", "40", "--head", "quantile",
-            *TINY])  # fmt: skip
+            "--monitor-gradients", "20", *TINY])  # fmt: skip
     assert code == 0, err_buf.getvalue()
     assert "model written to" in out_buf.getvalue()
     return out
@@ -168,3 +168,6 @@ def test_diagnose_a_forecaster(trained, csvs, tmp_path, diagnose):
     data = diagnose(trained, csvs["test"], tmp_path / "r", "--batch-size", "4")
     assert data["flow"]["T"] == 96 // 24  # the segment GRU runs over lookback / segment steps
     assert data["flow"]["skipped"] == ["encoder.l0"]  # its one parallel decoding step
+    # the fixture trained with --monitor-gradients 20: the callback ran on this model too
+    png = trained / "diagnostics" / "training" / "gradient_history.png"
+    assert png.read_bytes()[:4] == b"\x89PNG"

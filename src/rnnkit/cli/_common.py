@@ -26,6 +26,24 @@ CLIP_GRAD_VALUE = typer.Option(
     None, "--clip-grad-value", help="Clip every gradient entry to [-v, v] (before the norm)."
 )
 ENCODING = typer.Option("utf-8", "--encoding", help="Text encoding of the input files.")
+MONITOR = typer.Option(
+    0, "--monitor-gradients", help="Measure gradient flow through time every N steps (0: off): "
+    "plain-words warnings, metrics in the logs, PNGs in OUT/diagnostics/training."
+)
+
+
+def callbacks(monitor_gradients: int, out: Any) -> list:
+    """The Lightning callbacks the shared options ask for (``--monitor-gradients``)."""
+    if not monitor_gradients:
+        return []
+    if monitor_gradients < 0:
+        raise ValueError(f"--monitor-gradients must be >= 0 steps, got {monitor_gradients}")
+    from pathlib import Path
+
+    from ..diagnostics import GradientMonitor
+
+    plots = Path(out) / "diagnostics" / "training"  # beside rnnkit diagnose's report
+    return [GradientMonitor(every_n_steps=monitor_gradients, plot_dir=plots)]
 
 
 def train_options(**values: Any) -> dict[str, Any]:

@@ -75,6 +75,7 @@ def train(
     strategy: str = C.STRATEGY,
     accelerator: str = C.ACCELERATOR,
     progress: bool = C.PROGRESS,
+    monitor_gradients: int = C.MONITOR,
     val_every: int = C.VAL_EVERY,
     encoding: str = C.ENCODING,
 ) -> None:
@@ -101,7 +102,8 @@ def train(
                               strategy=strategy, accelerator=accelerator, progress=progress,
                               val_every=val_every, early_stopping=early_stopping,
                               weight_decay=weight_decay)  # fmt: skip
-    clf.fit(texts, labels, *val_data, out=out, **options)
+    callbacks = C.callbacks(monitor_gradients, out)
+    clf.fit(texts, labels, *val_data, out=out, callbacks=callbacks, **options)
     if int(os.environ.get("LOCAL_RANK", "0")) != 0:
         return
     best = clf.metrics.get("best_val_accuracy")

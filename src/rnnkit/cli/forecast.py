@@ -61,6 +61,7 @@ def train(
     accelerator: str = C.ACCELERATOR,
     resume: bool = C.RESUME,
     progress: bool = C.PROGRESS,
+    monitor_gradients: int = C.MONITOR,
     val_every: int = C.VAL_EVERY,
 ) -> None:
     """Train a forecaster on DATA and write it to --out."""
@@ -91,7 +92,7 @@ def train(
                               val_every=val_every)  # fmt: skip
     fc.fit(data, val, time_col=time_col, targets=target or None, id_col=id_col,
            covariates=covariate or None, fill=fill, out=out, resume=resume,
-           **options)  # fmt: skip
+           callbacks=C.callbacks(monitor_gradients, out), **options)  # fmt: skip
     if int(os.environ.get("LOCAL_RANK", "0")) != 0:
         return
     best = fc.metrics.get("best_val_loss")

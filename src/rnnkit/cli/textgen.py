@@ -46,6 +46,7 @@ def train(
     accelerator: str = C.ACCELERATOR,
     resume: bool = C.RESUME,
     progress: bool = C.PROGRESS,
+    monitor_gradients: int = C.MONITOR,
     val_every: int = C.VAL_EVERY,
     clip_grad_norm: float = C.CLIP_GRAD_NORM,
     clip_grad_value: float = C.CLIP_GRAD_VALUE,
@@ -75,7 +76,8 @@ def train(
                               strategy=strategy, accelerator=accelerator, progress=progress,
                               val_every=val_every, clip_grad_norm=clip_grad_norm,
                               clip_grad_value=clip_grad_value)  # fmt: skip
-    gen.fit(train_text, val_text, out=out, resume=resume, **options)
+    callbacks = C.callbacks(monitor_gradients, out)
+    gen.fit(train_text, val_text, out=out, resume=resume, callbacks=callbacks, **options)
     if int(os.environ.get("LOCAL_RANK", "0")) != 0:
         return  # DDP: the other ranks stay quiet
     best = gen.metrics.get("best_val_loss")

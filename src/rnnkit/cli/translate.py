@@ -84,6 +84,7 @@ def train(
     accelerator: str = C.ACCELERATOR,
     resume: bool = C.RESUME,
     progress: bool = C.PROGRESS,
+    monitor_gradients: int = C.MONITOR,
     val_every: int = C.VAL_EVERY,
     encoding: str = C.ENCODING,
 ) -> None:
@@ -121,7 +122,8 @@ def train(
                               batch_size=batch_size, lr=lr, seed=seed, devices=devices,
                               strategy=strategy, accelerator=accelerator, progress=progress,
                               val_every=val_every)  # fmt: skip
-    tr.fit(train_pairs, val_pairs, out=out, resume=resume, **options)
+    callbacks = C.callbacks(monitor_gradients, out)
+    tr.fit(train_pairs, val_pairs, out=out, resume=resume, callbacks=callbacks, **options)
     if int(os.environ.get("LOCAL_RANK", "0")) != 0:
         return
     if test:

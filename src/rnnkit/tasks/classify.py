@@ -174,13 +174,14 @@ class TextClassifier:
             val_labels: list | None = None, *, text_col: str | None = None,
             label_col: str | None = None, fmt: str = "auto", encoding: str = "utf-8",
             out: str | Path | None = None, val_fraction: float = 0.1,
-            **train_options: Any) -> TextClassifier:  # fmt: skip
+            callbacks: list | None = None, **train_options: Any) -> TextClassifier:  # fmt: skip
         """Train on ``texts``/``labels`` (lists), or on a file or folder given as ``texts``
         (with ``labels=None``; ``text_col``, ``label_col``, ``fmt``, ``encoding`` as in
         :func:`rnnkit.data.labeled.read_labeled`). Validation: ``val_texts``/``val_labels``
         (or a file), else a random ``val_fraction`` of the training data. ``train_options``
         are :class:`rnnkit.train.TrainConfig` fields; ``early_stopping`` counts validations
-        without a better validation accuracy. Default: 10 epochs.
+        without a better validation accuracy. Default: 10 epochs. ``callbacks``: extra
+        Lightning callbacks, e.g. :class:`rnnkit.diagnostics.GradientMonitor`.
         """
         read = {"text_col": text_col, "label_col": label_col, "fmt": fmt, "encoding": encoding}
         texts, labels = _texts_and_labels(texts, labels, "training", read)
@@ -229,7 +230,7 @@ class TextClassifier:
                 val = FixedBatches(_eval_batches(val_ids, val_y, 256))
         out_dir = Path(out) if out is not None else _scratch_dir()
         self.train_config = cfg
-        trainer = fit(task, train, val, out_dir)
+        trainer = fit(task, train, val, out_dir, callbacks=callbacks)
         if task.best_state is not None and task.stopped_reason is None:
             self.model.load_state_dict(task.best_state)
         for p in self.model.parameters():

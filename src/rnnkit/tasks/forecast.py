@@ -156,12 +156,13 @@ class Forecaster:
             targets: list[str] | str | None = None, id_col: str | None = None,
             covariates: list[str] | None = None, fill: str | None = None,
             out: str | Path | None = None, resume: bool = False, val_stride: int = 1,
-            **train_options: Any) -> Forecaster:  # fmt: skip
+            callbacks: list | None = None, **train_options: Any) -> Forecaster:  # fmt: skip
         """Train on ``data`` (validated on ``val``, else on the last 10% of ``data``).
 
         ``val`` should start ``lookback`` rows before its first target (as the ETT protocol's
         frames do). ``train_options`` are :class:`rnnkit.train.TrainConfig` fields
-        (``max_time="5m"``, ``max_epochs``, ``batch_size``, ``lr``, ``seed``, ...).
+        (``max_time="5m"``, ``max_epochs``, ``batch_size``, ``lr``, ``seed``, ...);
+        ``callbacks``: extra Lightning callbacks, e.g. :class:`rnnkit.diagnostics.GradientMonitor`.
         """
         if not {"max_epochs", "max_steps", "max_time"} & set(train_options):
             train_options = {**train_options, "max_epochs": 10}
@@ -208,7 +209,7 @@ class Forecaster:
                 )
             )
         out_dir = Path(out) if out is not None else _scratch_dir()
-        trainer = fit(task, train, val_batches, out_dir, resume=resume)
+        trainer = fit(task, train, val_batches, out_dir, resume=resume, callbacks=callbacks)
         self.metrics = finish(task, trainer, out_dir, restore_best=val_batches is not None)
         if out is not None and trainer.global_rank == 0:
             self.save(out_dir)

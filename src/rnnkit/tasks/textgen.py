@@ -96,13 +96,15 @@ class TextGenerator:
         val_text: str | None = None,
         out: str | Path | None = None,
         resume: bool = False,
+        callbacks: list | None = None,
         **train_options: Any,
     ) -> TextGenerator:
         """Train on ``train_text`` (validated on ``val_text``, or its last 10%).
 
         ``out`` is the model directory (logs, checkpoints, and the model at the end);
         ``train_options`` are :class:`rnnkit.train.TrainConfig` fields (``max_time="5m"``,
-        ``max_epochs``, ``max_steps``, ``batch_size``, ``lr``, ``seed``, ``devices``, ...).
+        ``max_epochs``, ``max_steps``, ``batch_size``, ``lr``, ``seed``, ``devices``, ...);
+        ``callbacks``: extra Lightning callbacks, e.g. :class:`rnnkit.diagnostics.GradientMonitor`.
         """
         if not {"max_epochs", "max_steps", "max_time"} & set(train_options):
             train_options = {**train_options, "max_epochs": 1}
@@ -126,7 +128,7 @@ class TextGenerator:
             val_bs = max(1, min(cfg.batch_size, (val_ids.numel() - 1) // (2 * self.bptt)))
             val = FixedBatches(StreamWindows(batchify(val_ids, val_bs), self.bptt))
         out_dir = Path(out) if out is not None else _scratch_dir()
-        trainer = fit(task, train, val, out_dir, resume=resume)
+        trainer = fit(task, train, val, out_dir, resume=resume, callbacks=callbacks)
         self.metrics = finish(task, trainer, out_dir, restore_best=val is not None)
         if out is not None and trainer.global_rank == 0:
             self.save(out_dir)

@@ -102,13 +102,15 @@ class Translator:
 
     # ------------------------------------------------------------------ training
     def fit(self, train: list[Pair], val: list[Pair] | None = None, out: str | Path | None = None,
-            resume: bool = False, keep_best: bool = True,
+            resume: bool = False, keep_best: bool = True, callbacks: list | None = None,
             **train_options: Any) -> Translator:  # fmt: skip
         """Train on ``train`` pairs, validating on ``val`` (default: 5% of ``train``, split
         by source sentence). ``train_options`` are :class:`rnnkit.train.TrainConfig` fields
         (``max_time="30m"``, ``max_epochs``, ``batch_size`` in sentence pairs, ``lr``, ...).
         ``keep_best``: end with the weights of the best validation (else the last ones,
-        e.g. for a time-budgeted run whose cosine schedule ends after the last validation)."""
+        e.g. for a time-budgeted run whose cosine schedule ends after the last validation).
+        ``callbacks``: extra Lightning callbacks, e.g. :class:`rnnkit.diagnostics.GradientMonitor`.
+        """
         if not {"max_epochs", "max_steps", "max_time"} & set(train_options):
             train_options = {**train_options, "max_epochs": 1}
         cfg = TrainConfig.from_options(**train_options)
@@ -138,7 +140,7 @@ class Translator:
             vs, vt = self._encode_pairs(val)
             val_batches = FixedBatches(_sorted_batches(vs, vt, cfg.batch_size))
         out_dir = Path(out) if out is not None else _scratch_dir()
-        trainer = fit(task, batches, val_batches, out_dir, resume=resume)
+        trainer = fit(task, batches, val_batches, out_dir, resume=resume, callbacks=callbacks)
         self.metrics = finish(task, trainer, out_dir, restore_best=keep_best and bool(val_batches))
         self.metrics.update(train_pairs=len(keep), dropped_long_pairs=len(train) - len(keep))
         if task.history:
