@@ -16,9 +16,9 @@ most 30 minutes on 2 CPU cores. Run one direction per process, with one torch th
 The time budget is wall-clock training as Lightning's ``max_time`` counts it (periodic
 validation included), not counting tokenizer training or the final decoding.
 
-The beam's length penalty ``alpha`` may be chosen on the validation split: give several
-(``--alpha 0.6 0.8 1.0 1.2``); each is decoded on val with the beam, the best val BLEU picks
-the one used on test, and the table of val scores is printed. ``--model DIR`` skips training
+The beam's length penalty ``alpha`` is chosen on the validation split: each of ``--alpha``
+(default 0.6 0.8 1.0 1.2) is decoded on val with the beam, the best val BLEU picks the one
+used on test, and the val scores are printed (one value: no search). ``--model DIR`` skips training
 and evaluates a model directory this script wrote (same direction).
 """
 
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--val-every", type=int, default=150, help="steps between validations")
     ap.add_argument("--beam", type=int, default=5)
-    ap.add_argument("--alpha", type=float, nargs="+", default=[0.6],
+    ap.add_argument("--alpha", type=float, nargs="+", default=[0.6, 0.8, 1.0, 1.2],
                     help="GNMT length penalty; several: chosen on the validation split")
     ap.add_argument("--model", default=None, help="evaluate this model directory, no training")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1)")
