@@ -1,0 +1,66 @@
+"""Speaker-variety augmentation of SpeechRecognizer: speed perturbation and SpecAugment
+strength (issue 8, leave-one-speaker-out)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import rnnkit
+from rnnkit.data.audio import fsdd_split, fsdd_utterances
+from rnnkit.tasks.speech import SpeechRecognizer, _training_batches
+
+
+def test_speed_factor_shortens_and_raises_pitch_alike():
+    rec = SpeechRecognizer(sample_rate=8000, speed_perturb=(0.9, 1.0, 1.1))
+    t = np.arange(8000) / 8000
+    tone = np.sin(2 * np.pi * 1000 * t).astype(np.float32)  # 1 s at 1 kHz
+    for factor in (0.9, 1.1):
+        fast = rec._speed(tone, factor)
+        assert abs(fast.size - 8000 / factor) <= 1
+        spectrum = np.abs(np.fft.rfft(fast * np.hanning(fast.size)))
+        peak_hz = np.argmax(spectrum) * 8000 / fast.size
+        assert abs(peak_hz - 1000 * factor) < 5, (factor, peak_hz)
+    assert rec._speed(tone, 1.0) is tone
+
+
+def test_each_epoch_draws_one_variant_of_every_item():
+    y = torch.tensor([1, 2])
+    data = [[(torch.zeros(n, 4), y) for n in (10 + i, 20 + i, 30 + i)] for i in range(6)]
+    batches = _training_batches(data, batch_size=4, seed=0, augment=False)
+    batches.bind(0, 1)
+    seen = set()
+    for epoch in range(8):
+        lengths = [int(n) for (_, lens), _ in batches.make_epoch(epoch, 0, 1) for n in lens]
+        assert sorted(n % 10 for n in lengths) == list(range(6))  # each item once
+        seen.update(lengths)
+    assert seen == {10 * k + i for k in (1, 2, 3) for i in range(6)}  # all variants drawn
+
+
+def test_bad_augmentation_options_are_clear_errors():
+    with pytest.raises(ValueError, match="speed_perturb"):
+        SpeechRecognizer(speed_perturb=(0.1, 1.0))
+    with pytest.raises(ValueError, match="unknown spec_augment settings"):
+        SpeechRecognizer(spec_augment={"freq_wdith": 8})
+    with pytest.raises(ValueError, match="spec_augment must be"):
+        SpeechRecognizer(spec_augment="strong")
+
+
+def test_a_run_with_speed_perturbation_trains_and_keeps_its_options(tmp_path):
+    root = os.environ.get("RNNKIT_DATA_DIR")
+    if not root or not (Path(root) / "fsdd/recordings/0_george_0.wav").is_file():
+        pytest.skip("needs RNNKIT_DATA_DIR with fsdd/recordings (CI points it at ../shared/data)")
+    train, _ = fsdd_split(fsdd_utterances(), "speaker:george")
+    masks = {"freq_width": 10}
+    rec = SpeechRecognizer(hidden_size=16, num_layers=1, conv_channels=16,
+                           speed_perturb=(0.9, 1.0, 1.1), spec_augment=masks)  # fmt: skip
+    rec.fit(train[::60], out=tmp_path, max_steps=3, batch_size=8, warmup_steps=1,
+            connected=4, progress=False)  # fmt: skip
+    assert rec.metrics["train_steps"] == 3 and rec.metrics["guard_rollbacks"] == 0
+    again = rnnkit.load(tmp_path)
+    assert again.speed_perturb == [0.9, 1.0, 1.1]
+    assert again.spec_augment == {"freq_width": 10}
