@@ -39,10 +39,11 @@ def log(msg: str) -> None:
 def train(train_items, budget: float, args, streaming: bool = False, out: Path | None = None):
     masks = {"freq_masks": args.freq_masks, "freq_width": args.freq_width,
              "time_masks": args.time_masks, "time_width": args.time_width}  # fmt: skip
+    floor = None if streaming else args.dynamic_range  # offline models only
     rec = rnnkit.SpeechRecognizer(streaming=streaming, hidden_size=args.hidden,
                                   num_layers=args.layers, conv_channels=args.channels,
                                   dropout=args.dropout, speed_perturb=args.speed,
-                                  spec_augment=masks)  # fmt: skip
+                                  spec_augment=masks, dynamic_range_db=floor)  # fmt: skip
     t = time.perf_counter()
     rec.fit(train_items, out=out, connected=args.connected, max_time=budget,
             max_epochs=args.max_epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
@@ -129,6 +130,7 @@ def main() -> int:
     p.add_argument("--channels", type=int, default=128)
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--speed", type=float, nargs="*", help="speed perturbation, e.g. 0.9 1 1.1")
+    p.add_argument("--dynamic-range", type=float, help="log-mel floor, dB under the peak")
     p.add_argument("--freq-masks", type=int, default=2, help="SpecAugment frequency masks")
     p.add_argument("--freq-width", type=int, default=6, help="... of up to this many bands")
     p.add_argument("--time-masks", type=int, default=2, help="SpecAugment time masks")

@@ -57,10 +57,34 @@ def test_a_run_with_speed_perturbation_trains_and_keeps_its_options(tmp_path):
     train, _ = fsdd_split(fsdd_utterances(), "speaker:george")
     masks = {"freq_width": 10}
     rec = SpeechRecognizer(hidden_size=16, num_layers=1, conv_channels=16,
-                           speed_perturb=(0.9, 1.0, 1.1), spec_augment=masks)  # fmt: skip
+                           speed_perturb=(0.9, 1.0, 1.1), spec_augment=masks,
+                           dynamic_range_db=40)  # fmt: skip
     rec.fit(train[::60], out=tmp_path, max_steps=3, batch_size=8, warmup_steps=1,
             connected=4, progress=False)  # fmt: skip
     assert rec.metrics["train_steps"] == 3 and rec.metrics["guard_rollbacks"] == 0
     again = rnnkit.load(tmp_path)
     assert again.speed_perturb == [0.9, 1.0, 1.1]
-    assert again.spec_augment == {"freq_width": 10}
+    assert again.spec_augment == {"freq_width": 10} and again.dynamic_range_db == 40
+    torch.testing.assert_close(again.log_probs(train[:2])[1], rec.log_probs(train[:2])[1])
+
+
+def test_dynamic_range_floors_quiet_frames_under_the_peak_and_keeps_the_rest():
+    from rnnkit.data.features import FeatureConfig, LogMel
+
+    rng = np.random.default_rng(0)
+    t = np.arange(4000) / 8000
+    speech = 0.5 * np.sin(2 * np.pi * 440 * t)
+    quiet = 1e-4 * rng.standard_normal(4000)  # background about 70 dB under the tone
+    audio = torch.tensor(np.concatenate([quiet, speech, quiet]), dtype=torch.float32)
+    plain = LogMel(FeatureConfig(sample_rate=8000))(audio)
+    floored = LogMel(FeatureConfig(sample_rate=8000, dynamic_range_db=40))(audio)
+    floor = plain.max() - 40 * np.log(10) / 10
+    assert plain.min() < floor - 5  # the background really is far below the floor
+    torch.testing.assert_close(floored.min(), floor)
+    keep = plain >= floor
+    assert keep.float().mean() > 0.02  # the tone's bands while it sounds
+    torch.testing.assert_close(floored[keep], plain[keep])
+    with pytest.raises(ValueError, match="offline models only"):
+        SpeechRecognizer(streaming=True, dynamic_range_db=40)
+    with pytest.raises(ValueError, match="dynamic_range_db > 0"):
+        SpeechRecognizer(dynamic_range_db=0)

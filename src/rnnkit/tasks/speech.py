@@ -55,6 +55,9 @@ class SpeechRecognizer:
         spec_augment: time and frequency masking at train time: ``True`` (2 masks of up to
             6 bands, 2 of up to 8 frames), ``False``, or a dict of
             :func:`~rnnkit.data.features.spec_augment` arguments (e.g. ``{"freq_width": 10}``).
+        dynamic_range_db: floor the log-mel features this many dB under each utterance's
+            peak (offline models; ``None``: no floor), so recordings with different
+            background noise levels look alike.
         speed_perturb: speed factors (e.g. ``(0.9, 1.0, 1.1)``); each epoch every training
             recording is played at one of them, drawn at random (resampling: a factor 1.1
             is 10% shorter and 10% higher in pitch and formants, a cheap stand-in for other
@@ -72,10 +75,13 @@ class SpeechRecognizer:
                  num_layers: int = 2, dropout: float = 0.1, conv_channels: int = 128,
                  conv_kernel: int = 5, subsample: int = 2, n_mels: int = 40,
                  sample_rate: int | None = None, spec_augment: bool | dict = True,
-                 speed_perturb: Sequence[float] | None = None, beam: int = 1,
+                 speed_perturb: Sequence[float] | None = None,
+                 dynamic_range_db: float | None = None, beam: int = 1,
                  lexicon: Iterable[str] | None = None, lm: Any = None, lm_weight: float = 0.5,
                  word_bonus: float = 0.0, impl: str = "auto") -> None:  # fmt: skip
         self.streaming, self.sample_rate, self.n_mels = streaming, sample_rate, n_mels
+        self.dynamic_range_db = dynamic_range_db
+        FeatureConfig(center=not streaming, dynamic_range_db=dynamic_range_db)  # validate now
         self.spec_augment = _check_spec_augment(spec_augment)
         self.speed_perturb = _check_speeds(speed_perturb)
         self.model_options = {
@@ -100,7 +106,8 @@ class SpeechRecognizer:
             raise ValueError("the sample rate is not known yet: fit() or load() first")
         return FeatureConfig(sample_rate=self.sample_rate, n_mels=self.n_mels,
                              center=not self.streaming,
-                             normalize="global" if self.streaming else "utterance")  # fmt: skip
+                             normalize="global" if self.streaming else "utterance",
+                             dynamic_range_db=self.dynamic_range_db)  # fmt: skip
 
     def set_decoder(
         self,
@@ -373,6 +380,7 @@ class SpeechRecognizer:
             fc.sample_rate,
             fc.n_mels,
         )
+        self.dynamic_range_db = fc.dynamic_range_db
         self.spec_augment = config.get("spec_augment", True)
         self.speed_perturb = config.get("speed_perturb")
         self.model_options = {
