@@ -62,6 +62,9 @@ def train(
     speed_perturb: str = typer.Option(
         None, help="Speed factors to train at, e.g. 0.9,1.0,1.1 (one drawn per recording/epoch)."
     ),
+    dynamic_range_db: float = typer.Option(
+        None, help="Floor log-mel features this many dB under each utterance's peak (offline)."
+    ),
     connected: int = typer.Option(0, help="Add this many multi-word strings joined from the data."),
     max_time: str = C.MAX_TIME,
     max_epochs: int = C.MAX_EPOCHS,
@@ -91,7 +94,8 @@ def train(
                                num_layers=num_layers, conv_channels=conv_channels,
                                subsample=subsample, dropout=dropout, n_mels=n_mels,
                                sample_rate=sample_rate, spec_augment=spec_augment,
-                               speed_perturb=_speeds(speed_perturb))  # fmt: skip
+                               speed_perturb=_speeds(speed_perturb),
+                               dynamic_range_db=dynamic_range_db)  # fmt: skip
     options = C.train_options(max_time=max_time, max_epochs=max_epochs, max_steps=max_steps,
                               batch_size=batch_size, lr=lr, seed=seed, devices=devices,
                               strategy=strategy, accelerator=accelerator, progress=progress,
