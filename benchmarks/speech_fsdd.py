@@ -37,9 +37,13 @@ def log(msg: str) -> None:
 
 
 def train(train_items, budget: float, args, streaming: bool = False, out: Path | None = None):
+    masks = {"freq_masks": args.freq_masks, "freq_width": args.freq_width,
+             "time_masks": args.time_masks, "time_width": args.time_width}  # fmt: skip
+    floor = None if streaming else args.dynamic_range  # offline models only
     rec = rnnkit.SpeechRecognizer(streaming=streaming, hidden_size=args.hidden,
                                   num_layers=args.layers, conv_channels=args.channels,
-                                  dropout=args.dropout)  # fmt: skip
+                                  dropout=args.dropout, speed_perturb=args.speed,
+                                  spec_augment=masks, dynamic_range_db=floor)  # fmt: skip
     t = time.perf_counter()
     rec.fit(train_items, out=out, connected=args.connected, max_time=budget,
             max_epochs=args.max_epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
@@ -59,7 +63,8 @@ def connected_test(rec, test_items, count: int, seed: int) -> dict:
 def part_official(items, args) -> dict:
     train_items, test_items = fsdd_split(items, "official")
     rec, secs = train(train_items, args.budget, args, out=args.out / "official")
-    res = {"train_s": round(secs, 1), "steps": rec.metrics["train_steps"]}
+    res = {"train_s": round(secs, 1), "steps": rec.metrics["train_steps"],
+           "guard_rollbacks": rec.metrics["guard_rollbacks"]}  # fmt: skip
     res["isolated_greedy"] = rec.evaluate(test_items)
     res["isolated_beam8_lexicon"] = rec.evaluate(test_items, beam=8, lexicon=DIGIT_WORDS)
     res["connected"] = connected_test(rec, test_items, args.connected_test, args.seed)
@@ -73,9 +78,14 @@ def part_loso(items, args) -> dict:
         rec, secs = train(train_items, args.budget, args)
         m = rec.evaluate(test_items)
         lex = rec.evaluate(test_items, beam=8, lexicon=DIGIT_WORDS)
-        res[speaker] = {"train_s": round(secs, 1), "wer": m["wer"], "wer_beam8_lexicon": lex["wer"]}
+        res[speaker] = {"train_s": round(secs, 1), "steps": rec.metrics["train_steps"],
+                        "wer": m["wer"], "wer_beam8_lexicon": lex["wer"],
+                        "guard_rollbacks": rec.metrics["guard_rollbacks"],
+                        "stopped": rec.metrics.get("stopped_reason")}  # fmt: skip
         log(f"  loso {speaker}: {json.dumps(res[speaker])}")
-    res["average_wer"] = statistics.mean(r["wer"] for r in res.values())
+    runs = list(res.values())
+    res["average_wer"] = statistics.mean(r["wer"] for r in runs)
+    res["average_wer_beam8_lexicon"] = statistics.mean(r["wer_beam8_lexicon"] for r in runs)
     return res
 
 
@@ -119,6 +129,12 @@ def main() -> int:
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--channels", type=int, default=128)
     p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--speed", type=float, nargs="*", help="speed perturbation, e.g. 0.9 1 1.1")
+    p.add_argument("--dynamic-range", type=float, help="log-mel floor, dB under the peak")
+    p.add_argument("--freq-masks", type=int, default=2, help="SpecAugment frequency masks")
+    p.add_argument("--freq-width", type=int, default=6, help="... of up to this many bands")
+    p.add_argument("--time-masks", type=int, default=2, help="SpecAugment time masks")
+    p.add_argument("--time-width", type=int, default=8, help="... of up to this many frames")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--connected", type=int, default=1500, help="connected training strings")

@@ -71,6 +71,8 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1
     r = run("speech", "train", "fsdd", "--split", "speaker:bob", "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "speaker:NAME" in r.stderr
+    r = run("speech", "train", "fsdd", "--speed-perturb", "0.9;1.1", "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "--speed-perturb" in r.stderr
 
 
 def test_diagnose_a_speech_model(trained, manifest, tmp_path, diagnose):

@@ -33,6 +33,17 @@ def _decoding(beam: int, lexicon: Path | None, lm: Path | None, lm_weight: float
     return out
 
 
+def _speeds(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ValueError(
+            f"expected --speed-perturb as numbers joined by commas (0.9,1.0,1.1), got {text!r}"
+        ) from None
+
+
 @app.command()
 def train(
     data: str = DATA,
@@ -48,6 +59,12 @@ def train(
     n_mels: int = typer.Option(40, help="Mel bands."),
     sample_rate: int = typer.Option(None, help="Model rate in Hz (default: the data's)."),
     spec_augment: bool = typer.Option(True, help="SpecAugment masking while training."),
+    speed_perturb: str = typer.Option(
+        None, help="Speed factors to train at, e.g. 0.9,1.0,1.1 (one drawn per recording/epoch)."
+    ),
+    dynamic_range_db: float = typer.Option(
+        None, help="Floor log-mel features this many dB under each utterance's peak (offline)."
+    ),
     connected: int = typer.Option(0, help="Add this many multi-word strings joined from the data."),
     max_time: str = C.MAX_TIME,
     max_epochs: int = C.MAX_EPOCHS,
@@ -76,7 +93,9 @@ def train(
         rec = SpeechRecognizer(streaming=streaming, cell=cell, hidden_size=hidden_size,
                                num_layers=num_layers, conv_channels=conv_channels,
                                subsample=subsample, dropout=dropout, n_mels=n_mels,
-                               sample_rate=sample_rate, spec_augment=spec_augment)  # fmt: skip
+                               sample_rate=sample_rate, spec_augment=spec_augment,
+                               speed_perturb=_speeds(speed_perturb),
+                               dynamic_range_db=dynamic_range_db)  # fmt: skip
     options = C.train_options(max_time=max_time, max_epochs=max_epochs, max_steps=max_steps,
                               batch_size=batch_size, lr=lr, seed=seed, devices=devices,
                               strategy=strategy, accelerator=accelerator, progress=progress,

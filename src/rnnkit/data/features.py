@@ -10,7 +10,10 @@ The mel scale is Slaney's (Auditory Toolbox; librosa's default, ``htk=False``): 
 and each triangular filter is scaled to unit area (Slaney normalisation: weight
 ``2 / (f_{i+2} - f_i)``), so a filter's response does not grow with its width. The power
 spectrum is ``|STFT|^2`` from :func:`torch.stft` with a periodic Hann window of
-``win_length`` samples centred in ``n_fft``; the features are ``log(mel + 1e-6)``.
+``win_length`` samples centred in ``n_fft``; the features are ``log(mel + 1e-6)``, and with
+``dynamic_range_db = D`` no lower than the utterance's peak value minus ``D`` dB
+(librosa's ``top_db``): recordings whose background noise lies 40 or 70 dB under the
+speech then have the same floor.
 
 Framing: ``center=True`` (offline models) pads ``n_fft // 2`` zeros on both sides, so frame
 ``k`` is centred on sample ``k * hop``; ``center=False`` (streaming models) takes frame ``k``
@@ -79,6 +82,7 @@ class FeatureConfig:
     fmax: float | None = None
     center: bool = True  # False for streaming models
     normalize: str = "utterance"  # "utterance" (offline) or "global" (streaming)
+    dynamic_range_db: float | None = None  # floor: the utterance's peak minus this (offline)
 
     def __post_init__(self) -> None:
         if self.sample_rate < 1000:
@@ -87,6 +91,13 @@ class FeatureConfig:
             raise ValueError(f"normalize must be 'utterance' or 'global', got {self.normalize!r}")
         if not 0 < self.hop_ms <= self.win_ms:
             raise ValueError(f"expected 0 < hop_ms <= win_ms, got {self.hop_ms}, {self.win_ms}")
+        if self.dynamic_range_db is not None:
+            if not self.dynamic_range_db > 0:
+                raise ValueError(f"expected dynamic_range_db > 0, got {self.dynamic_range_db}")
+            if not self.center:
+                raise ValueError(
+                    "dynamic_range_db needs the whole utterance (its peak): offline models only"
+                )
 
     @property
     def win_length(self) -> int:
@@ -127,8 +138,11 @@ class LogMel:
         spec = torch.stft(audio, c.n_fft, c.hop_length, c.win_length, self.window,
                           center=c.center, pad_mode="constant", return_complex=True)  # fmt: skip
         power = spec.real.square() + spec.imag.square()  # (..., F, frames)
-        mel = power.transpose(-1, -2) @ self.filters
-        return torch.log(mel + 1e-6)
+        logmel = torch.log(power.transpose(-1, -2) @ self.filters + 1e-6)
+        if c.dynamic_range_db is not None:  # equal silence floors whatever the recording's
+            peak = logmel.amax(dim=(-2, -1), keepdim=True)
+            logmel = torch.maximum(logmel, peak - c.dynamic_range_db * math.log(10) / 10)
+        return logmel
 
 
 def normalize_utterance(feats: Tensor) -> Tensor:

@@ -24,7 +24,14 @@ import torch
 from torch import Tensor
 
 from .. import io
-from ..data.audio import Utterance, check_audio, normalize_text, read_audio, read_speech_data
+from ..data.audio import (
+    Utterance,
+    check_audio,
+    normalize_text,
+    read_audio,
+    read_speech_data,
+    resample,
+)
 from ..data.audio import fsdd_split as _fsdd_split
 from ..data.connected import ConnectedSpeech
 from ..data.features import FeatureConfig, LogMel, normalize_utterance, spec_augment
@@ -33,6 +40,12 @@ from ._ctc import CTCDecoder, NGramLM, TextGeneratorLM, error_rates
 from ._speech_stream import SpeechStream
 
 TASK = "speech"
+# The divergence guard's validation check rolls back when the validation loss stays this
+# fraction above its best for two validations (the engine's default is 0.1). Validation CTC
+# loss per label on a few hundred short clips, near 0.05-0.15 late in training, moves by
+# 15-70% between healthy validations: at 0.1 the check rolled a 600 s FSDD run back four
+# times and stopped it after 232 s. A run that diverges goes back above 1.
+CLIMB_TOLERANCE = 0.5
 AudioInput = str | os.PathLike | np.ndarray
 
 
@@ -45,7 +58,16 @@ class SpeechRecognizer:
         cell, hidden_size, num_layers, dropout: the recurrent stack (rnnkit layers).
         conv_channels, conv_kernel, subsample: the convolutional front end (time stride 1 or 2).
         n_mels: mel bands; sample_rate: the model's rate (``None``: the training data's).
-        spec_augment: time and frequency masking at train time.
+        spec_augment: time and frequency masking at train time: ``True`` (2 masks of up to
+            6 bands, 2 of up to 8 frames), ``False``, or a dict of
+            :func:`~rnnkit.data.features.spec_augment` arguments (e.g. ``{"freq_width": 10}``).
+        dynamic_range_db: floor the log-mel features this many dB under each utterance's
+            peak (offline models; ``None``: no floor), so recordings with different
+            background noise levels look alike.
+        speed_perturb: speed factors (e.g. ``(0.9, 1.0, 1.1)``); each epoch every training
+            recording is played at one of them, drawn at random (resampling: a factor 1.1
+            is 10% shorter and 10% higher in pitch and formants, a cheap stand-in for other
+            voices; Ko et al. 2015). Connected strings get a random factor too.
         beam, lexicon, lm, lm_weight, word_bonus: decoding defaults (see :meth:`set_decoder`).
 
     Example::
@@ -58,11 +80,16 @@ class SpeechRecognizer:
     def __init__(self, streaming: bool = False, cell: str = "gru", hidden_size: int = 192,
                  num_layers: int = 2, dropout: float = 0.1, conv_channels: int = 128,
                  conv_kernel: int = 5, subsample: int = 2, n_mels: int = 40,
-                 sample_rate: int | None = None, spec_augment: bool = True, beam: int = 1,
+                 sample_rate: int | None = None, spec_augment: bool | dict = True,
+                 speed_perturb: Sequence[float] | None = None,
+                 dynamic_range_db: float | None = None, beam: int = 1,
                  lexicon: Iterable[str] | None = None, lm: Any = None, lm_weight: float = 0.5,
                  word_bonus: float = 0.0, impl: str = "auto") -> None:  # fmt: skip
         self.streaming, self.sample_rate, self.n_mels = streaming, sample_rate, n_mels
-        self.spec_augment = spec_augment
+        self.dynamic_range_db = dynamic_range_db
+        FeatureConfig(center=not streaming, dynamic_range_db=dynamic_range_db)  # validate now
+        self.spec_augment = _check_spec_augment(spec_augment)
+        self.speed_perturb = _check_speeds(speed_perturb)
         self.model_options = {
             "conv_channels": conv_channels, "conv_kernel": conv_kernel, "subsample": subsample,
             "cell": cell, "hidden_size": hidden_size, "num_layers": num_layers,
@@ -85,7 +112,8 @@ class SpeechRecognizer:
             raise ValueError("the sample rate is not known yet: fit() or load() first")
         return FeatureConfig(sample_rate=self.sample_rate, n_mels=self.n_mels,
                              center=not self.streaming,
-                             normalize="global" if self.streaming else "utterance")  # fmt: skip
+                             normalize="global" if self.streaming else "utterance",
+                             dynamic_range_db=self.dynamic_range_db)  # fmt: skip
 
     def set_decoder(
         self,
@@ -181,8 +209,10 @@ class SpeechRecognizer:
 
             def strings(epoch: int) -> list[tuple[Tensor, Tensor]]:
                 pairs = gen.generate(connected, seed=seed * 7919 + epoch, cache=cache)
-                return [(self.normalize(logmel(torch.from_numpy(a))), self._encode(t))
-                        for a, t in pairs]  # fmt: skip
+                speeds = random.Random(seed * 7919 + epoch).choices(self.speed_perturb or [1.0],
+                                                                    k=connected)  # fmt: skip
+                return [(self.normalize(logmel(torch.from_numpy(self._speed(a, f)))),
+                         self._encode(t)) for (a, t), f in zip(pairs, speeds)]  # fmt: skip
 
         from ..train import FixedBatches, RecurrentTask, TrainConfig, fit  # Lightning: lazily
 
@@ -194,7 +224,12 @@ class SpeechRecognizer:
         if self.streaming and (self.stats is None or not resume):
             allf = torch.cat(raw)
             self.stats = (allf.mean(0).tolist(), allf.std(0).clamp_min(1e-3).tolist())
-        train_set = [(self.normalize(f), self._encode(t)) for f, (_, t) in zip(raw, train_pairs)]
+        train_set: list = [(self.normalize(f), self._encode(t))
+                           for f, (_, t) in zip(raw, train_pairs)]  # fmt: skip
+        if self.speed_perturb:  # every recording at every speed; one drawn per epoch
+            train_set = [[(f if s == 1.0 else self.normalize(logmel(torch.from_numpy(
+                self._speed(a, s)))), y) for s in self.speed_perturb]
+                for (f, y), (a, _) in zip(train_set, train_pairs)]  # fmt: skip
         val_set = [(self.features(self._load(a)), self._encode(t))
                    for a, t in self._pairs(val_items)]  # fmt: skip
         if self.model is None or not resume:
@@ -203,6 +238,8 @@ class SpeechRecognizer:
             self.model = AcousticModel(config)
         self.train_config = cfg.to_dict()
         task = RecurrentTask(self.model, ctc_loss, cfg)
+        if task.guard is not None:
+            task.guard.climb_tolerance = CLIMB_TOLERANCE
         batches = _training_batches(train_set, cfg.batch_size, cfg.seed, self.spec_augment,
                                     strings, connected)  # fmt: skip
         val_batches = FixedBatches(_collate(val_set[i : i + cfg.batch_size])
@@ -215,7 +252,8 @@ class SpeechRecognizer:
             self.model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
         self.model.eval()
         self.metrics = {"train_steps": int(trainer.global_step), "history": task.history,
-                        "train_utterances": len(train_set)}  # fmt: skip
+                        "train_utterances": len(train_set),
+                        "guard_rollbacks": task.guard.strikes if task.guard else 0}  # fmt: skip
         if task.history:
             self.metrics["best_val_loss"] = min(h["val_loss"] for h in task.history)
         if task.stopped_reason:
@@ -248,6 +286,12 @@ class SpeechRecognizer:
                     f"expected an Utterance or a (path or waveform, text) pair, got {it!r:.80}"
                 )
         return out
+
+    def _speed(self, audio: np.ndarray, factor: float) -> np.ndarray:
+        """``audio`` played ``factor`` times faster (resampled; pitch moves with it)."""
+        if factor == 1.0:
+            return audio
+        return resample(audio, round(self.sample_rate * factor), self.sample_rate)
 
     def _encode(self, text: str) -> Tensor:
         index = {ch: i for i, ch in enumerate(self.vocab) if i > 0}
@@ -324,7 +368,7 @@ class SpeechRecognizer:
         config = {
             "features": self.feature_config.to_dict(), "model": model.config.to_dict(),
             "vocab": self.vocab, "stats": list(self.stats) if self.stats else None,
-            "spec_augment": self.spec_augment,
+            "spec_augment": self.spec_augment, "speed_perturb": self.speed_perturb,
             "decoding": {"beam": d["beam"], "lexicon": d["lexicon"], "lm_weight": d["lm_weight"],
                          "word_bonus": d["word_bonus"]},
             "train": self.train_config,
@@ -344,7 +388,9 @@ class SpeechRecognizer:
             fc.sample_rate,
             fc.n_mels,
         )
+        self.dynamic_range_db = fc.dynamic_range_db
         self.spec_augment = config.get("spec_augment", True)
+        self.speed_perturb = config.get("speed_perturb")
         self.model_options = {
             k: v for k, v in mc.to_dict().items() if k not in ("n_mels", "vocab_size")
         }
@@ -400,15 +446,17 @@ def _collate(pairs: Sequence[tuple[Tensor, Tensor]]) -> tuple[tuple[Tensor, Tens
     return (feats, lengths), labels
 
 
-def _training_batches(data: list, batch_size: int, seed: int, augment: bool,
+def _training_batches(data: list, batch_size: int, seed: int, augment: bool | dict,
                       extra: Any = None, n_extra: int = 0) -> Any:  # fmt: skip
     """Shuffled each epoch; batches of similar lengths (sorted within pools of 50 batches);
+    an item of ``data`` that is a list holds variants (speeds), one drawn per epoch;
     ``extra(epoch)`` adds ``n_extra`` fresh examples (connected strings) to each epoch."""
     from ..train import Batches
 
     def make_epoch(epoch: int, rank: int, world: int):
         rng = random.Random(seed * 1000 + epoch)
-        examples = data + (extra(epoch) if extra is not None else [])
+        examples = [rng.choice(ex) if isinstance(ex, list) else ex for ex in data]
+        examples += extra(epoch) if extra is not None else []
         idx = list(range(rank, len(examples), world))
         rng.shuffle(idx)
         pool = 50 * batch_size
@@ -421,7 +469,7 @@ def _training_batches(data: list, batch_size: int, seed: int, augment: bool,
         for b in batches:
             (x, lengths), y = _collate([examples[i] for i in b])
             if augment:
-                x = spec_augment(x, lengths, gen)
+                x = spec_augment(x, lengths, gen, **(augment if isinstance(augment, dict) else {}))
             yield (x, lengths), y
 
     def length(rank: int, world: int) -> int:
@@ -430,6 +478,32 @@ def _training_batches(data: list, batch_size: int, seed: int, augment: bool,
         return sum(-(-min(pool, n - p) // batch_size) for p in range(0, n, pool))
 
     return Batches(make_epoch, length)
+
+
+_SPEC_AUGMENT_ARGS = ("freq_masks", "freq_width", "time_masks", "time_width", "max_time_fraction")
+
+
+def _check_spec_augment(value: Any) -> bool | dict:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(_SPEC_AUGMENT_ARGS))
+        if unknown:
+            raise ValueError(
+                f"unknown spec_augment settings {unknown}; "
+                f"expected some of {list(_SPEC_AUGMENT_ARGS)}"
+            )
+        return dict(value)
+    raise ValueError(f"spec_augment must be True, False or a dict of settings, got {value!r}")
+
+
+def _check_speeds(speeds: Sequence[float] | None) -> list[float] | None:
+    if speeds is None or len(speeds) == 0:
+        return None
+    out = [float(s) for s in speeds]
+    if not all(0.5 <= s <= 2.0 for s in out):
+        raise ValueError(f"speed_perturb factors must lie in [0.5, 2], got {out}")
+    return out
 
 
 def _scratch_dir() -> Path:

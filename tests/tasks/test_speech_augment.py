@@ -1,0 +1,111 @@
+"""Speaker-variety augmentation of SpeechRecognizer: speed perturbation and SpecAugment
+strength (issue 8, leave-one-speaker-out)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import rnnkit
+from rnnkit.data.audio import fsdd_split, fsdd_utterances
+from rnnkit.tasks.speech import SpeechRecognizer, _training_batches
+
+
+def test_speed_factor_shortens_and_raises_pitch_alike():
+    rec = SpeechRecognizer(sample_rate=8000, speed_perturb=(0.9, 1.0, 1.1))
+    t = np.arange(8000) / 8000
+    tone = np.sin(2 * np.pi * 1000 * t).astype(np.float32)  # 1 s at 1 kHz
+    for factor in (0.9, 1.1):
+        fast = rec._speed(tone, factor)
+        assert abs(fast.size - 8000 / factor) <= 1
+        spectrum = np.abs(np.fft.rfft(fast * np.hanning(fast.size)))
+        peak_hz = np.argmax(spectrum) * 8000 / fast.size
+        assert abs(peak_hz - 1000 * factor) < 5, (factor, peak_hz)
+    assert rec._speed(tone, 1.0) is tone
+
+
+def test_each_epoch_draws_one_variant_of_every_item():
+    y = torch.tensor([1, 2])
+    data = [[(torch.zeros(n, 4), y) for n in (10 + i, 20 + i, 30 + i)] for i in range(6)]
+    batches = _training_batches(data, batch_size=4, seed=0, augment=False)
+    batches.bind(0, 1)
+    seen = set()
+    for epoch in range(8):
+        lengths = [int(n) for (_, lens), _ in batches.make_epoch(epoch, 0, 1) for n in lens]
+        assert sorted(n % 10 for n in lengths) == list(range(6))  # each item once
+        seen.update(lengths)
+    assert seen == {10 * k + i for k in (1, 2, 3) for i in range(6)}  # all variants drawn
+
+
+def test_bad_augmentation_options_are_clear_errors():
+    with pytest.raises(ValueError, match="speed_perturb"):
+        SpeechRecognizer(speed_perturb=(0.1, 1.0))
+    with pytest.raises(ValueError, match="unknown spec_augment settings"):
+        SpeechRecognizer(spec_augment={"freq_wdith": 8})
+    with pytest.raises(ValueError, match="spec_augment must be"):
+        SpeechRecognizer(spec_augment="strong")
+
+
+def test_a_run_with_speed_perturbation_trains_and_keeps_its_options(tmp_path):
+    root = os.environ.get("RNNKIT_DATA_DIR")
+    if not root or not (Path(root) / "fsdd/recordings/0_george_0.wav").is_file():
+        pytest.skip("needs RNNKIT_DATA_DIR with fsdd/recordings (CI points it at ../shared/data)")
+    train, _ = fsdd_split(fsdd_utterances(), "speaker:george")
+    masks = {"freq_width": 10}
+    rec = SpeechRecognizer(hidden_size=16, num_layers=1, conv_channels=16,
+                           speed_perturb=(0.9, 1.0, 1.1), spec_augment=masks,
+                           dynamic_range_db=40)  # fmt: skip
+    rec.fit(train[::60], out=tmp_path, max_steps=3, batch_size=8, warmup_steps=1,
+            connected=4, progress=False)  # fmt: skip
+    assert rec.metrics["train_steps"] == 3 and rec.metrics["guard_rollbacks"] == 0
+    again = rnnkit.load(tmp_path)
+    assert again.speed_perturb == [0.9, 1.0, 1.1]
+    assert again.spec_augment == {"freq_width": 10} and again.dynamic_range_db == 40
+    torch.testing.assert_close(again.log_probs(train[:2])[1], rec.log_probs(train[:2])[1])
+
+
+def test_dynamic_range_floors_quiet_frames_under_the_peak_and_keeps_the_rest():
+    from rnnkit.data.features import FeatureConfig, LogMel
+
+    rng = np.random.default_rng(0)
+    t = np.arange(4000) / 8000
+    speech = 0.5 * np.sin(2 * np.pi * 440 * t)
+    quiet = 1e-4 * rng.standard_normal(4000)  # background about 70 dB under the tone
+    audio = torch.tensor(np.concatenate([quiet, speech, quiet]), dtype=torch.float32)
+    plain = LogMel(FeatureConfig(sample_rate=8000))(audio)
+    floored = LogMel(FeatureConfig(sample_rate=8000, dynamic_range_db=40))(audio)
+    floor = plain.max() - 40 * np.log(10) / 10
+    assert plain.min() < floor - 5  # the background really is far below the floor
+    torch.testing.assert_close(floored.min(), floor)
+    keep = plain >= floor
+    assert keep.float().mean() > 0.02  # the tone's bands while it sounds
+    torch.testing.assert_close(floored[keep], plain[keep])
+    with pytest.raises(ValueError, match="offline models only"):
+        SpeechRecognizer(streaming=True, dynamic_range_db=40)
+    with pytest.raises(ValueError, match="dynamic_range_db > 0"):
+        SpeechRecognizer(dynamic_range_db=0)
+
+
+# Validation CTC losses of a real run (FSDD without george, 600 s, seed 0; the engine's
+# default 10% climb check rolled it back four times and stopped it at 232 s).
+VAL_HISTORY = [2.052, 1.147, 0.719, 0.473, 0.346, 0.307, 0.257, 0.154, 0.212, 0.261, 0.152,
+               0.13, 0.101, 0.136, 0.126, 0.115, 0.095, 0.109, 0.124, 0.1, 0.084, 0.08, 0.081,
+               0.095, 0.091]  # fmt: skip
+
+
+def _climb_events(guard, history):
+    return sum(guard.check_val(v)[0] is not None for v in history)
+
+
+def test_the_speech_climb_tolerance_ignores_validation_noise_but_not_a_divergence():
+    from rnnkit.tasks.speech import CLIMB_TOLERANCE
+    from rnnkit.train import DivergenceGuard
+
+    assert _climb_events(DivergenceGuard(), VAL_HISTORY) >= 3  # the engine's default
+    assert _climb_events(DivergenceGuard(climb_tolerance=CLIMB_TOLERANCE), VAL_HISTORY) == 0
+    diverging = [*VAL_HISTORY, 0.3, 0.6, 1.2]
+    assert _climb_events(DivergenceGuard(climb_tolerance=CLIMB_TOLERANCE), diverging) == 1
