@@ -105,7 +105,9 @@ def test_the_speech_climb_tolerance_ignores_validation_noise_but_not_a_divergenc
     from rnnkit.tasks.speech import CLIMB_TOLERANCE
     from rnnkit.train import DivergenceGuard
 
-    assert _climb_events(DivergenceGuard(), VAL_HISTORY) >= 3  # the engine's default
+    relative_only = DivergenceGuard(climb_min_delta=0.0)  # the engine's rule before its floor
+    assert _climb_events(relative_only, VAL_HISTORY) >= 3
+    assert _climb_events(DivergenceGuard(), VAL_HISTORY) == 0  # the floor alone is enough here
     assert _climb_events(DivergenceGuard(climb_tolerance=CLIMB_TOLERANCE), VAL_HISTORY) == 0
     diverging = [*VAL_HISTORY, 0.3, 0.6, 1.2]
     assert _climb_events(DivergenceGuard(climb_tolerance=CLIMB_TOLERANCE), diverging) == 1

@@ -65,7 +65,9 @@ def test_cli_exposes_value_and_norm_clipping(tmp_path, monkeypatch):
 
     captured = {}
 
-    def fake_fit(self, train_text, val_text=None, out=None, resume=False, **options):
+    def fake_fit(self, train_text, val_text=None, out=None, resume=False, callbacks=None,
+                 **options):  # fmt: skip
+        assert callbacks == []  # no --monitor-gradients
         captured.update(options)
         return self
 

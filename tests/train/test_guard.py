@@ -107,3 +107,15 @@ def test_state_round_trip():
     h = DivergenceGuard()
     h.load_state_dict(g.state_dict())
     assert h.state_dict() == g.state_dict()
+
+
+def test_climbs_near_zero_need_an_absolute_margin():
+    # validation CTC losses late in a healthy FSDD run: up to 60% above the best, but tiny
+    late = [0.05, 0.031, 0.023, 0.037, 0.035, 0.04, 0.029, 0.037, 0.036]
+    g = DivergenceGuard(climb_tolerance=0.1, climb_patience=2)
+    assert all(g.check_val(v)[0] is None for v in late)
+    g = DivergenceGuard(climb_tolerance=0.1, climb_patience=2, climb_min_delta=0.0)
+    assert any(g.check_val(v)[0] is not None for v in late)  # the relative rule alone fires
+    g = DivergenceGuard(climb_tolerance=0.1, climb_patience=2)
+    verdicts = [g.check_val(v)[0] for v in [*late, 0.3, 0.6]]  # a real divergence
+    assert verdicts[-1] is not None and "climbed" in verdicts[-1]

@@ -78,6 +78,7 @@ def train(
     resume: bool = C.RESUME,
     progress: bool = C.PROGRESS,
     val_every: int = C.VAL_EVERY,
+    monitor_gradients: int = C.MONITOR,
 ) -> None:
     """Train a recogniser on DATA (its training part for fsdd) and write it to --out."""
     from ..data.audio import read_speech_data
@@ -100,7 +101,8 @@ def train(
                               batch_size=batch_size, lr=lr, seed=seed, devices=devices,
                               strategy=strategy, accelerator=accelerator, progress=progress,
                               val_every=val_every)  # fmt: skip
-    rec.fit(items, out=out, resume=resume, connected=connected, **options)
+    callbacks = C.callbacks(monitor_gradients, out)
+    rec.fit(items, out=out, resume=resume, connected=connected, callbacks=callbacks, **options)
     if int(os.environ.get("LOCAL_RANK", "0")) != 0:
         return
     best = rec.metrics.get("best_val_loss")

@@ -173,7 +173,7 @@ class SpeechRecognizer:
     # ------------------------------------------------------------------ training
     def fit(self, data: Any, val: Any = None, out: str | Path | None = None, resume: bool = False,
             split: str | None = None, connected: int = 0, connected_snr: float | None = 30.0,
-            **train_options: Any) -> SpeechRecognizer:  # fmt: skip
+            callbacks: list | None = None, **train_options: Any) -> SpeechRecognizer:  # fmt: skip
         """Train on ``data`` (validated on ``val``, or a random 10% of ``data``).
 
         ``data``/``val``: a manifest CSV, a folder with transcripts, ``"fsdd"`` (its
@@ -214,7 +214,8 @@ class SpeechRecognizer:
                 return [(self.normalize(logmel(torch.from_numpy(self._speed(a, f)))),
                          self._encode(t)) for (a, t), f in zip(pairs, speeds)]  # fmt: skip
 
-        from ..train import FixedBatches, RecurrentTask, TrainConfig, fit  # Lightning: lazily
+        # Lightning: imported lazily
+        from ..train import FixedBatches, RecurrentTask, TrainConfig, finish, fit
 
         cfg = TrainConfig.from_options(**train_options)
         if not self.vocab or not resume:
@@ -245,19 +246,9 @@ class SpeechRecognizer:
         val_batches = FixedBatches(_collate(val_set[i : i + cfg.batch_size])
                                    for i in range(0, len(val_set), cfg.batch_size))  # fmt: skip
         out_dir = Path(out) if out is not None else _scratch_dir()
-        trainer = fit(task, batches, val_batches, out_dir, resume=resume)
-        best = out_dir / "checkpoints" / "best.ckpt"
-        if best.is_file() and task.stopped_reason is None:
-            state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
-            self.model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
-        self.model.eval()
-        self.metrics = {"train_steps": int(trainer.global_step), "history": task.history,
-                        "train_utterances": len(train_set),
-                        "guard_rollbacks": task.guard.strikes if task.guard else 0}  # fmt: skip
-        if task.history:
-            self.metrics["best_val_loss"] = min(h["val_loss"] for h in task.history)
-        if task.stopped_reason:
-            self.metrics["stopped_reason"] = task.stopped_reason
+        trainer = fit(task, batches, val_batches, out_dir, resume=resume, callbacks=callbacks)
+        self.metrics = finish(task, trainer, out_dir)
+        self.metrics["train_utterances"] = len(train_set)
         if out is not None and trainer.global_rank == 0:
             self.save(out_dir)
         return self

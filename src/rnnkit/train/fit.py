@@ -133,15 +133,16 @@ def finish(task: RecurrentTask, trainer: L.Trainer, out: str | Path,
     ``restore_best`` (pass whether this run validated: an older run's checkpoint may lie
     there) and the divergence guard did not stop the run (its last rollback already left
     the weights it trusts), switches the model to evaluation mode, and returns the metrics
-    every task reports: ``train_steps``, ``history``, ``best_val_loss`` (when validated) and
-    ``stopped_reason`` (when the guard stopped the run).
+    every task reports: ``train_steps``, ``history``, ``guard_rollbacks``, ``best_val_loss``
+    (when validated) and ``stopped_reason`` (when the guard stopped the run).
     """
     best = Path(out) / "checkpoints" / "best.ckpt"
     if restore_best and best.is_file() and task.stopped_reason is None:
         state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
         task.model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
     task.model.eval()
-    metrics: dict[str, Any] = {"train_steps": int(trainer.global_step), "history": task.history}
+    metrics: dict[str, Any] = {"train_steps": int(trainer.global_step), "history": task.history,
+                               "guard_rollbacks": task.guard.strikes if task.guard else 0}
     if task.history:
         metrics["best_val_loss"] = min(h["val_loss"] for h in task.history)
     if task.stopped_reason:

@@ -8,6 +8,10 @@ Three symptoms (Pascanu et al. 2013 on exploding gradients; the third from pract
 - a sustained climb of the validation loss well above its *best* value. Comparing with
   the recent average misses a gradual climb (a 2x1536 char-LSTM at lr 1.5e-3 went from
   1.52 to 3.18 validation loss smoothly over 80 s): the reference is the best seen.
+  "Well above" is ``climb_tolerance`` of the best *and* at least ``climb_min_delta``: near
+  zero a relative margin is noise (late in an FSDD CTC run the validation loss moved
+  between 0.02 and 0.05 while the model kept improving, and 10% of the best, or even 50%,
+  rolled three of six runs back until they stopped).
 
 Spikes are judged against the noise of the recent losses. The guard keeps exponential
 moving averages of the loss and of its squared deviation (decay ``ema_decay`` for the
@@ -53,7 +57,8 @@ class DivergenceGuard:
     spike_window: int = 3  # ... of the last this many, rolls back
     spike_warmup: int = 20  # steps before spikes are judged
     climb_tolerance: float = 0.1  # validation loss this fraction above its best ...
-    climb_patience: int = 2  # ... this many validations in a row
+    climb_patience: int = 2  # ... this many validations in a row ...
+    climb_min_delta: float = 0.1  # ... and at least this much above it (in the loss's units)
     max_strikes: int = 4
     ema_decay: float = 0.9  # of the mean loss
     var_decay: float = 0.98  # of the squared deviation (a longer memory: spread is noisier)
@@ -108,7 +113,8 @@ class DivergenceGuard:
         if val_loss < self.best_val:
             self.best_val, self.climbing = val_loss, 0
             return None, True
-        if val_loss > self.best_val * (1 + self.climb_tolerance):
+        margin = max(self.best_val * self.climb_tolerance, self.climb_min_delta)
+        if val_loss > self.best_val + margin:
             self.climbing += 1
             if self.climbing >= self.climb_patience:
                 self.climbing = 0
