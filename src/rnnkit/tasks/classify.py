@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from .. import io
 from ..data.labeled import read_labeled
-from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, fit
+from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, finish, fit
 from ._classifier import ClassifierConfig, ClassifierNet, TextIds, pad_batch
 from ._transfer import init_from_lm, lm_model_options
 
@@ -231,20 +231,18 @@ class TextClassifier:
         out_dir = Path(out) if out is not None else _scratch_dir()
         self.train_config = cfg
         trainer = fit(task, train, val, out_dir, callbacks=callbacks)
+        # the best state by validation *accuracy* is in memory, not best.ckpt (best loss)
+        self.metrics = finish(task, trainer, out_dir, restore_best=False)
         if task.best_state is not None and task.stopped_reason is None:
             self.model.load_state_dict(task.best_state)
         for p in self.model.parameters():
             p.requires_grad_(True)
-        self.model.eval()
-        self.metrics = {"train_steps": int(trainer.global_step), "history": task.history,
-                        "train_examples": len(texts), "max_length": opts["max_length"],
-                        "truncated": truncated, "vocab_size": self.text_ids.vocab_size}  # fmt: skip
+        self.metrics.update(train_examples=len(texts), max_length=opts["max_length"],
+                            truncated=truncated, vocab_size=self.text_ids.vocab_size)
         if val is not None:
             self.metrics.update(best_val_accuracy=task.best_acc, best_step=task.best_step)
         if transfer is not None:
             self.metrics["transfer"] = transfer
-        if task.stopped_reason:
-            self.metrics["stopped_reason"] = task.stopped_reason
         if truncated:
             _warn(f"{truncated} training texts were longer than max_length="
                   f"{opts['max_length']} tokens and were cut to their beginning")  # fmt: skip
