@@ -63,8 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--val-every", type=int, default=150, help="steps between validations")
     ap.add_argument("--beam", type=int, default=5)
-    ap.add_argument("--alpha", type=float, nargs="+", default=[0.6, 0.8, 1.0, 1.2],
-                    help="GNMT length penalty; several: chosen on the validation split")
+    ap.add_argument(
+        "--alpha",
+        type=float,
+        nargs="+",
+        default=[0.6, 0.8, 1.0, 1.2],
+        help="GNMT length penalty; several: chosen on the validation split",
+    )
     ap.add_argument("--model", default=None, help="evaluate this model directory, no training")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1)")
     ap.add_argument("--seed", type=int, default=0)
@@ -101,8 +106,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def evaluate(tr: Translator, out: Path, splits: dict, args, pair: tuple, results: dict) -> int:
     """Greedy and beam BLEU on test (alpha chosen on val when several are given)."""
-    results.update(args=vars(args), threads=args.threads,
-                   machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    results.update(
+        args=vars(args),
+        threads=args.threads,
+        machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+    )
     alpha = args.alpha[0]
     if len(args.alpha) > 1:
         val_bleu = {}
@@ -137,8 +145,10 @@ def evaluate(tr: Translator, out: Path, splits: dict, args, pair: tuple, results
         verdict = "MET" if best > target else "NOT MET"
         print(f"target lower-cased tokenized BLEU > {target}: {verdict} ({best:.2f})")
     for i in range(3):
-        print(f"  src: {test[i][0]}\n  ref: {test[i][1]}\n  hyp: "
-              f"{(out / f'test2016.beam{args.beam}.{args.tgt_lang}').read_text().splitlines()[i]}")
+        print(
+            f"  src: {test[i][0]}\n  ref: {test[i][1]}\n  hyp: "
+            f"{(out / f'test2016.beam{args.beam}.{args.tgt_lang}').read_text().splitlines()[i]}"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=str) + "\n")
     return 0

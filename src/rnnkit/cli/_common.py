@@ -27,8 +27,10 @@ CLIP_GRAD_VALUE = typer.Option(
 )
 ENCODING = typer.Option("utf-8", "--encoding", help="Text encoding of the input files.")
 MONITOR = typer.Option(
-    0, "--monitor-gradients", help="Measure gradient flow through time every N steps (0: off): "
-    "plain-words warnings, metrics in the logs, PNGs in OUT/diagnostics/training."
+    0,
+    "--monitor-gradients",
+    help="Measure gradient flow through time every N steps (0: off): "
+    "plain-words warnings, metrics in the logs, PNGs in OUT/diagnostics/training.",
 )
 
 

@@ -42,8 +42,9 @@ def train(
     val: str = typer.Option(None, "--val", help="Validation data (default: 10% of DATA)."),
     level: str = typer.Option("word", help="word or bpe."),
     lower: bool = typer.Option(True, "--lower/--no-lower", help="Lower-case the texts."),
-    split_punct: bool = typer.Option(True, "--split-punct/--no-split-punct",
-                                     help="Split punctuation off words."),
+    split_punct: bool = typer.Option(
+        True, "--split-punct/--no-split-punct", help="Split punctuation off words."
+    ),
     max_length: int = typer.Option(256, help="Tokens per text at most (the rest is cut)."),
     min_freq: int = typer.Option(1, help="Words rarer than this become <unk>."),
     max_vocab: int = typer.Option(None, help="Vocabulary size limit."),
@@ -62,8 +63,9 @@ def train(
     pretrained: Path = typer.Option(None, help="Word-level textgen model dir to start from."),
     lr_decay: float = typer.Option(None, help="Discriminative lr factor per layer (2.6)."),
     gradual_unfreeze: bool = typer.Option(False, help="Unfreeze one layer group per epoch."),
-    early_stopping: int = typer.Option(None, help="Stop after N validations without a "
-                                       "better validation accuracy."),
+    early_stopping: int = typer.Option(
+        None, help="Stop after N validations without a better validation accuracy."
+    ),
     weight_decay: float = typer.Option(0.01, help="AdamW weight decay."),
     max_time: str = C.MAX_TIME,
     max_epochs: int = C.MAX_EPOCHS,
@@ -147,8 +149,9 @@ def evaluate(
 def predict(
     model_dir: Path = typer.Argument(..., help="A model directory written by train."),
     texts: list[str] = typer.Argument(None, help="Texts to classify."),
-    file: Path = typer.Option(None, "--file", help="Texts to classify: a CSV/TSV/JSONL "
-                              "(--text-col) or one text per line."),
+    file: Path = typer.Option(
+        None, "--file", help="Texts to classify: a CSV/TSV/JSONL (--text-col) or one text per line."
+    ),
     text_col: str = TEXT_COL,
     fmt: str = FORMAT,
     output: Path = typer.Option(None, "--output", help="Write a CSV (text, label, p_*)."),

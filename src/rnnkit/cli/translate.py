@@ -55,8 +55,11 @@ def train(
     tgt_col: int = TGT_COL,
     src_lang: str = SRC_LANG,
     tgt_lang: str = TGT_LANG,
-    val_fraction: float = typer.Option(0.05, help="Held out for validation and for test, "
-                                       "split by source sentence, when no split is given."),
+    val_fraction: float = typer.Option(
+        0.05,
+        help="Held out for validation and for test, "
+        "split by source sentence, when no split is given.",
+    ),
     tokenizer: str = typer.Option("bpe", help="bpe (reversible subwords) or word."),
     vocab_size: int = typer.Option(8000, help="BPE vocabulary size (or word cap)."),
     joint_vocab: bool = typer.Option(True, help="One vocabulary for both languages."),
@@ -148,8 +151,9 @@ def predict(
     max_len_ratio: float = RATIO,
     no_repeat_ngram: int = NO_REPEAT,
     batch_size: int = typer.Option(64, "--batch-size", help="Sentences decoded together."),
-    attention_plot: Path = typer.Option(None, "--attention-plot",
-                                        help="Save the first sentence's attention as a PNG."),
+    attention_plot: Path = typer.Option(
+        None, "--attention-plot", help="Save the first sentence's attention as a PNG."
+    ),
     encoding: str = C.ENCODING,
 ) -> None:
     """Translate SENTENCES (or --file) with MODEL_DIR, one translation per line."""

@@ -237,8 +237,12 @@ class TextClassifier:
             self.model.load_state_dict(task.best_state)
         for p in self.model.parameters():
             p.requires_grad_(True)
-        self.metrics.update(train_examples=len(texts), max_length=opts["max_length"],
-                            truncated=truncated, vocab_size=self.text_ids.vocab_size)
+        self.metrics.update(
+            train_examples=len(texts),
+            max_length=opts["max_length"],
+            truncated=truncated,
+            vocab_size=self.text_ids.vocab_size,
+        )
         if val is not None:
             self.metrics.update(best_val_accuracy=task.best_acc, best_step=task.best_step)
         if transfer is not None:

@@ -125,8 +125,10 @@ class Translator:
                 if len(src_ids[i]) < self.options["max_len"]
                 and len(tgt_ids[i]) < self.options["max_len"]]  # fmt: skip
         if not keep:
-            raise ValueError(f"every training pair is longer than max_len="
-                             f"{self.options['max_len']}; raise max_len")
+            raise ValueError(
+                f"every training pair is longer than max_len="
+                f"{self.options['max_len']}; raise max_len"
+            )
         src_ids, tgt_ids = [src_ids[i] for i in keep], [tgt_ids[i] for i in keep]
         if self.model is None or not resume:
             self.model = Seq2Seq(Seq2SeqConfig(self.src_tok.vocab_size, self.tgt_tok.vocab_size,

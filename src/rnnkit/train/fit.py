@@ -141,8 +141,11 @@ def finish(task: RecurrentTask, trainer: L.Trainer, out: str | Path,
         state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
         task.model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
     task.model.eval()
-    metrics: dict[str, Any] = {"train_steps": int(trainer.global_step), "history": task.history,
-                               "guard_rollbacks": task.guard.strikes if task.guard else 0}
+    metrics: dict[str, Any] = {
+        "train_steps": int(trainer.global_step),
+        "history": task.history,
+        "guard_rollbacks": task.guard.strikes if task.guard else 0,
+    }
     if task.history:
         metrics["best_val_loss"] = min(h["val_loss"] for h in task.history)
     if task.stopped_reason:
