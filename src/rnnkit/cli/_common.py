@@ -1,7 +1,18 @@
-"""Options every ``train`` command shares, with the same names everywhere."""
+"""Options every ``train`` command shares, with the same names everywhere.
+
+A task's ``train`` command declares only its own options and takes ``run: Run``;
+:func:`train_options` appends the shared ones to its signature (typer reads the signature)
+and hands them over as one :class:`Run`.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
+import os
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import typer
@@ -48,7 +59,7 @@ def callbacks(monitor_gradients: int, out: Any) -> list:
     return [GradientMonitor(every_n_steps=monitor_gradients, plot_dir=plots)]
 
 
-def train_options(**values: Any) -> dict[str, Any]:
+def _trainer_options(**values: Any) -> dict[str, Any]:
     """The trainer's keyword options from the shared CLI values (None means default)."""
     devices = values.pop("devices", "1")
     if devices is not None:
@@ -58,3 +69,69 @@ def train_options(**values: Any) -> dict[str, Any]:
     if clip_norm is not None:  # 0 turns norm clipping off
         options["clip_grad_norm"] = None if clip_norm == 0 else clip_norm
     return options
+
+
+@dataclass
+class Run:
+    """The shared ``train`` options, ready for an estimator's ``fit``."""
+
+    options: dict[str, Any]  # TrainConfig fields: fit(..., **run.options)
+    callbacks: list
+    resume: bool
+
+    @property
+    def main(self) -> bool:
+        """False on the other ranks of a DDP run, which stay quiet."""
+        return int(os.environ.get("LOCAL_RANK", "0")) == 0
+
+
+def train_options(
+    *, lr: float = 2e-3, lr_help: str | None = None, batch_size: int = 32,
+    batch_help: str | None = None, resume: bool = True,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:  # fmt: skip
+    """Decorator for a task's ``train(..., out, run: Run)``: adds the shared options (time and
+    step limits, batch size, learning rate, seed, devices, clipping, gradient monitor, ...)
+    with this task's defaults; ``resume=False`` for a task that cannot continue a run."""
+    shared: dict[str, tuple[Any, Any]] = {  # name: (type, typer option)
+        "max_time": (str, MAX_TIME),
+        "max_epochs": (int, MAX_EPOCHS),
+        "max_steps": (int, MAX_STEPS),
+        "batch_size": (int, typer.Option(batch_size, "--batch-size",
+                                         help=batch_help or BATCH_SIZE.help)),
+        "lr": (float, typer.Option(lr, "--lr", help=lr_help or LR.help)),
+        "seed": (int, SEED),
+        "devices": (str, DEVICES),
+        "strategy": (str, STRATEGY),
+        "accelerator": (str, ACCELERATOR),
+        "progress": (bool, PROGRESS),
+        "val_every": (int, VAL_EVERY),
+        "clip_grad_norm": (float, CLIP_GRAD_NORM),
+        "clip_grad_value": (float, CLIP_GRAD_VALUE),
+        "monitor_gradients": (int, MONITOR),
+    }  # fmt: skip
+    if resume:
+        shared["resume"] = (bool, RESUME)
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        hints = typing.get_type_hints(fn)
+        own = [p.replace(annotation=hints.get(p.name, p.annotation))
+               for p in inspect.signature(fn).parameters.values() if p.name != "run"]  # fmt: skip
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        added = [inspect.Parameter(n, kind, default=opt, annotation=t)
+                 for n, (t, opt) in shared.items()]  # fmt: skip
+
+        @functools.wraps(fn)
+        def command(**values: Any) -> Any:
+            mine = {n: values.pop(n) for n in shared}
+            run = Run(
+                callbacks=callbacks(mine.pop("monitor_gradients"), values["out"]),
+                resume=bool(mine.pop("resume", False)),
+                options=_trainer_options(**mine),
+            )
+            return fn(**values, run=run)
+
+        command.__signature__ = inspect.Signature(own + added)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in own + added}
+        return command
+
+    return decorate

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 
 import typer
@@ -31,6 +30,7 @@ def _read(data: str, split: str, text_col, label_col, fmt: str, encoding: str):
 
 
 @app.command()
+@C.train_options(resume=False)
 def train(
     data: str = typer.Argument(
         ..., help="CSV/TSV/JSONL file, 'label text' lines (SST-2), a folder per class, or sst2."
@@ -67,19 +67,8 @@ def train(
         None, help="Stop after N validations without a better validation accuracy."
     ),
     weight_decay: float = typer.Option(0.01, help="AdamW weight decay."),
-    max_time: str = C.MAX_TIME,
-    max_epochs: int = C.MAX_EPOCHS,
-    max_steps: int = C.MAX_STEPS,
-    batch_size: int = C.BATCH_SIZE,
-    lr: float = C.LR,
-    seed: int = C.SEED,
-    devices: str = C.DEVICES,
-    strategy: str = C.STRATEGY,
-    accelerator: str = C.ACCELERATOR,
-    progress: bool = C.PROGRESS,
-    monitor_gradients: int = C.MONITOR,
-    val_every: int = C.VAL_EVERY,
     encoding: str = C.ENCODING,
+    run: C.Run = None,
 ) -> None:
     """Train a classifier on DATA and write it to --out."""
     texts, labels = _read(data, "train", text_col, label_col, fmt, encoding)
@@ -99,14 +88,11 @@ def train(
                          recurrent_dropout=recurrent_dropout, weight_drop=weight_drop,
                          class_weights=class_weights, pretrained=pretrained,
                          lr_decay=lr_decay, gradual_unfreeze=gradual_unfreeze)  # fmt: skip
-    options = C.train_options(max_time=max_time, max_epochs=max_epochs, max_steps=max_steps,
-                              batch_size=batch_size, lr=lr, seed=seed, devices=devices,
-                              strategy=strategy, accelerator=accelerator, progress=progress,
-                              val_every=val_every, early_stopping=early_stopping,
-                              weight_decay=weight_decay)  # fmt: skip
-    callbacks = C.callbacks(monitor_gradients, out)
-    clf.fit(texts, labels, *val_data, out=out, callbacks=callbacks, **options)
-    if int(os.environ.get("LOCAL_RANK", "0")) != 0:
+    options = {**run.options, "weight_decay": weight_decay}
+    if early_stopping is not None:
+        options["early_stopping"] = early_stopping
+    clf.fit(texts, labels, *val_data, out=out, callbacks=run.callbacks, **options)
+    if not run.main:
         return
     best = clf.metrics.get("best_val_accuracy")
     if best is not None:

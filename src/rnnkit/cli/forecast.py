@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import typer
@@ -17,6 +16,7 @@ TIME_COL = typer.Option(None, "--time-col", help="Timestamp column (default: dat
 
 
 @app.command()
+@C.train_options(lr=1e-3, lr_help="Peak learning rate (AdamW).")
 def train(
     data: Path = typer.Argument(..., help="A CSV file (.csv or .csv.gz)."),
     out: Path = C.OUT,
@@ -50,19 +50,7 @@ def train(
     calendar: bool = typer.Option(False, help="Add calendar features (hour, weekday, day)."),
     season: int = typer.Option(None, help="Seasonal period for seasonal-naive and MASE."),
     train_stride: int = typer.Option(1, help="Use every N-th training window."),
-    max_time: str = C.MAX_TIME,
-    max_epochs: int = C.MAX_EPOCHS,
-    max_steps: int = C.MAX_STEPS,
-    batch_size: int = C.BATCH_SIZE,
-    lr: float = typer.Option(1e-3, "--lr", help="Peak learning rate (AdamW)."),
-    seed: int = C.SEED,
-    devices: str = C.DEVICES,
-    strategy: str = C.STRATEGY,
-    accelerator: str = C.ACCELERATOR,
-    resume: bool = C.RESUME,
-    progress: bool = C.PROGRESS,
-    monitor_gradients: int = C.MONITOR,
-    val_every: int = C.VAL_EVERY,
+    run: C.Run = None,
 ) -> None:
     """Train a forecaster on DATA and write it to --out."""
     from ..data.series import read_table, to_series
@@ -77,7 +65,7 @@ def train(
     )  # bad input fails before Lightning
     from ..tasks.forecast import Forecaster
 
-    if resume and (out / "config.json").is_file():
+    if run.resume and (out / "config.json").is_file():
         fc = Forecaster.load(out)
     else:
         fc = Forecaster(lookback=lookback, horizon=horizon, cell=cell, architecture=architecture,
@@ -86,14 +74,10 @@ def train(
                         channel_independence=channel_independence, head=head, loss=loss,
                         quantiles=tuple(quantile) if quantile else (0.1, 0.5, 0.9),
                         calendar=calendar, season=season, train_stride=train_stride)  # fmt: skip
-    options = C.train_options(max_time=max_time, max_epochs=max_epochs, max_steps=max_steps,
-                              batch_size=batch_size, lr=lr, seed=seed, devices=devices,
-                              strategy=strategy, accelerator=accelerator, progress=progress,
-                              val_every=val_every)  # fmt: skip
     fc.fit(data, val, time_col=time_col, targets=target or None, id_col=id_col,
-           covariates=covariate or None, fill=fill, out=out, resume=resume,
-           callbacks=C.callbacks(monitor_gradients, out), **options)  # fmt: skip
-    if int(os.environ.get("LOCAL_RANK", "0")) != 0:
+           covariates=covariate or None, fill=fill, out=out, resume=run.resume,
+           callbacks=run.callbacks, **run.options)  # fmt: skip
+    if not run.main:
         return
     best = fc.metrics.get("best_val_loss")
     if best is not None:

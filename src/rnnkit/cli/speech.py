@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
@@ -45,6 +44,7 @@ def _speeds(text: str | None) -> list[float] | None:
 
 
 @app.command()
+@C.train_options(lr=3e-3, lr_help="Peak learning rate.")
 def train(
     data: str = DATA,
     out: Path = C.OUT,
@@ -66,19 +66,7 @@ def train(
         None, help="Floor log-mel features this many dB under each utterance's peak (offline)."
     ),
     connected: int = typer.Option(0, help="Add this many multi-word strings joined from the data."),
-    max_time: str = C.MAX_TIME,
-    max_epochs: int = C.MAX_EPOCHS,
-    max_steps: int = C.MAX_STEPS,
-    batch_size: int = C.BATCH_SIZE,
-    lr: float = typer.Option(3e-3, "--lr", help="Peak learning rate."),
-    seed: int = C.SEED,
-    devices: str = C.DEVICES,
-    strategy: str = C.STRATEGY,
-    accelerator: str = C.ACCELERATOR,
-    resume: bool = C.RESUME,
-    progress: bool = C.PROGRESS,
-    val_every: int = C.VAL_EVERY,
-    monitor_gradients: int = C.MONITOR,
+    run: C.Run = None,
 ) -> None:
     """Train a recogniser on DATA (its training part for fsdd) and write it to --out."""
     from ..data.audio import read_speech_data
@@ -88,7 +76,7 @@ def train(
 
     if data == "fsdd" or split is not None:
         items = fsdd_split(items, split or "official")[0]
-    if resume and (out / "config.json").is_file():
+    if run.resume and (out / "config.json").is_file():
         rec = SpeechRecognizer.load(out)
     else:
         rec = SpeechRecognizer(streaming=streaming, cell=cell, hidden_size=hidden_size,
@@ -97,13 +85,15 @@ def train(
                                sample_rate=sample_rate, spec_augment=spec_augment,
                                speed_perturb=_speeds(speed_perturb),
                                dynamic_range_db=dynamic_range_db)  # fmt: skip
-    options = C.train_options(max_time=max_time, max_epochs=max_epochs, max_steps=max_steps,
-                              batch_size=batch_size, lr=lr, seed=seed, devices=devices,
-                              strategy=strategy, accelerator=accelerator, progress=progress,
-                              val_every=val_every)  # fmt: skip
-    callbacks = C.callbacks(monitor_gradients, out)
-    rec.fit(items, out=out, resume=resume, connected=connected, callbacks=callbacks, **options)
-    if int(os.environ.get("LOCAL_RANK", "0")) != 0:
+    rec.fit(
+        items,
+        out=out,
+        resume=run.resume,
+        connected=connected,
+        callbacks=run.callbacks,
+        **run.options,
+    )
+    if not run.main:
         return
     best = rec.metrics.get("best_val_loss")
     if best is not None:

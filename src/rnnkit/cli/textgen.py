@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
@@ -15,6 +14,7 @@ app = typer.Typer(
 
 
 @app.command()
+@C.train_options()
 def train(
     data: str = typer.Argument(
         ..., help="A text file, a folder of .txt files, or a dataset name (tinyshakespeare, ptb)."
@@ -35,22 +35,8 @@ def train(
     bptt: int = typer.Option(64, help="Tokens per truncated-BPTT window."),
     stateful: bool = typer.Option(True, help="Carry the hidden state across windows."),
     val_fraction: float = typer.Option(0.1, help="Last fraction of a single text held out."),
-    max_time: str = C.MAX_TIME,
-    max_epochs: int = C.MAX_EPOCHS,
-    max_steps: int = C.MAX_STEPS,
-    batch_size: int = C.BATCH_SIZE,
-    lr: float = C.LR,
-    seed: int = C.SEED,
-    devices: str = C.DEVICES,
-    strategy: str = C.STRATEGY,
-    accelerator: str = C.ACCELERATOR,
-    resume: bool = C.RESUME,
-    progress: bool = C.PROGRESS,
-    monitor_gradients: int = C.MONITOR,
-    val_every: int = C.VAL_EVERY,
-    clip_grad_norm: float = C.CLIP_GRAD_NORM,
-    clip_grad_value: float = C.CLIP_GRAD_VALUE,
     encoding: str = C.ENCODING,
+    run: C.Run = None,
 ) -> None:
     """Train a language model on DATA and write it to --out."""
     from ..data import read_splits, read_text, split_text
@@ -62,7 +48,7 @@ def train(
         train_text, val_text = split_text(read_text(data, encoding=encoding), val_fraction)
     from ..tasks.textgen import TextGenerator  # after the data: bad input fails fast
 
-    if resume and (out / "config.json").is_file():
+    if run.resume and (out / "config.json").is_file():
         gen = TextGenerator.load(out)  # a finished run: its own options
     else:  # a new run, or one killed before it wrote config.json (same options again)
         gen = TextGenerator(level=level, cell=cell, hidden_size=hidden_size,
@@ -71,15 +57,10 @@ def train(
                             weight_drop=weight_drop, zoneout=zoneout,
                             embedding_dropout=embedding_dropout, output_dropout=output_dropout,
                             tie_weights=tie_weights, bptt=bptt, stateful=stateful)  # fmt: skip
-    options = C.train_options(max_time=max_time, max_epochs=max_epochs, max_steps=max_steps,
-                              batch_size=batch_size, lr=lr, seed=seed, devices=devices,
-                              strategy=strategy, accelerator=accelerator, progress=progress,
-                              val_every=val_every, clip_grad_norm=clip_grad_norm,
-                              clip_grad_value=clip_grad_value)  # fmt: skip
-    callbacks = C.callbacks(monitor_gradients, out)
-    gen.fit(train_text, val_text, out=out, resume=resume, callbacks=callbacks, **options)
-    if int(os.environ.get("LOCAL_RANK", "0")) != 0:
-        return  # DDP: the other ranks stay quiet
+    gen.fit(train_text, val_text, out=out, resume=run.resume, callbacks=run.callbacks,
+            **run.options)  # fmt: skip
+    if not run.main:
+        return
     best = gen.metrics.get("best_val_loss")
     if best is not None:
         typer.echo(f"best validation loss {best:.4f} nats/token")

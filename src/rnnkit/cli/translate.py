@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -44,6 +43,7 @@ def _pairs_from(data, src, tgt, src_col, tgt_col, src_lang, tgt_lang, encoding):
 
 
 @app.command()
+@C.train_options(batch_size=64, batch_help="Sentence pairs per batch.")
 def train(
     data: str = typer.Argument(None, help="A TSV of pairs, or multi30k / tatoeba_fra_eng."),
     out: Path = C.OUT,
@@ -76,20 +76,8 @@ def train(
     share_embeddings: bool = typer.Option(False, help="One embedding for both languages."),
     label_smoothing: float = typer.Option(0.1, help="Label smoothing of the loss."),
     max_len: int = typer.Option(100, help="Skip training pairs longer than this (tokens)."),
-    max_time: str = C.MAX_TIME,
-    max_epochs: int = C.MAX_EPOCHS,
-    max_steps: int = C.MAX_STEPS,
-    batch_size: int = typer.Option(64, "--batch-size", help="Sentence pairs per batch."),
-    lr: float = C.LR,
-    seed: int = C.SEED,
-    devices: str = C.DEVICES,
-    strategy: str = C.STRATEGY,
-    accelerator: str = C.ACCELERATOR,
-    resume: bool = C.RESUME,
-    progress: bool = C.PROGRESS,
-    monitor_gradients: int = C.MONITOR,
-    val_every: int = C.VAL_EVERY,
     encoding: str = C.ENCODING,
+    run: C.Run = None,
 ) -> None:
     """Train a translator and write it to --out."""
     from ..data.parallel import read_parallel, split_by_source
@@ -106,12 +94,14 @@ def train(
         if not 0.0 < val_fraction < 0.5:
             raise ValueError(f"expected 0 < --val-fraction < 0.5, got {val_fraction}")
         f = val_fraction
-        train_pairs, val_pairs, test = split_by_source(splits["all"], (1 - 2 * f, f, f), seed)
+        train_pairs, val_pairs, test = split_by_source(
+            splits["all"], (1 - 2 * f, f, f), run.options["seed"]
+        )
     if valid_src is not None:
         val_pairs = read_parallel(valid_src, valid_tgt, encoding)
     from ..tasks.translate import Translator  # after the data: bad input fails fast
 
-    if resume and (out / "config.json").is_file():
+    if run.resume and (out / "config.json").is_file():
         tr = Translator.load(out)
     else:
         tr = Translator(tokenizer=tokenizer, vocab_size=vocab_size, joint_vocab=joint_vocab,
@@ -121,13 +111,10 @@ def train(
                         recurrent_dropout=recurrent_dropout, tie_embeddings=tie_embeddings,
                         share_embeddings=share_embeddings, label_smoothing=label_smoothing,
                         max_len=max_len)  # fmt: skip
-    options = C.train_options(max_time=max_time, max_epochs=max_epochs, max_steps=max_steps,
-                              batch_size=batch_size, lr=lr, seed=seed, devices=devices,
-                              strategy=strategy, accelerator=accelerator, progress=progress,
-                              val_every=val_every)  # fmt: skip
-    callbacks = C.callbacks(monitor_gradients, out)
-    tr.fit(train_pairs, val_pairs, out=out, resume=resume, callbacks=callbacks, **options)
-    if int(os.environ.get("LOCAL_RANK", "0")) != 0:
+    tr.fit(
+        train_pairs, val_pairs, out=out, resume=run.resume, callbacks=run.callbacks, **run.options
+    )
+    if not run.main:
         return
     if test:
         lines = [f"{s}\t{t}" for s, t in test]
