@@ -29,7 +29,10 @@ Double backward is not supported.
 Performance notes
 -----------------
 * Every step is a handful of torch ops writing into preallocated buffers (``out=`` into views,
-  in-place ops); the only per-step allocations are in the layer-norm backward.
+  in-place ops); the only per-step allocations are the layer norms' results. The LSTM keeps
+  those as the ops return them (statistics and gradients in per-step lists, stacked once
+  after the loop), since the ``out=`` overloads of ``native_layer_norm(_backward)`` copy
+  every result: ~6% of a layer-norm LSTM's forward+backward at (64, 128, 512).
 * The recurrent weight gradient is one big matmul after the backward loop,
   ``dW_hh = dA.reshape(T*B, G*H).T @ Hin.reshape(T*B, H)`` (plus a rank-B update for the step
   that started from ``h0`` when there is no recurrent mask, which saves copying ``Hin``);
@@ -60,6 +63,7 @@ SIGMOID_TANH = True
 
 _ln_fwd_out = torch.ops.aten.native_layer_norm.out
 _ln_bwd_out = torch.ops.aten.native_layer_norm_backward.out
+_ln_bwd = torch.ops.aten.native_layer_norm_backward.default
 # The out= overload needs all three outputs; the per-step gain/bias gradients it writes are
 # summed over time afterwards (cheaper than re-deriving x_hat for the whole sequence).
 _LN_ALL = [True, True, True]
@@ -274,11 +278,8 @@ class _LSTMLoop(torch.autograd.Function):
         gifl = _steps_of(G[:, :, : 2 * H], T)
         if ln_hh:
             Ar, Arl = _buffers((B, G4), T, store, kw)
-            mu, mu_l = _buffers((B, 1), T, store, kw)
-            rs, rsl = _buffers((B, 1), T, store, kw)
-        if ln_c:
-            muc, mucl = _buffers((B, 1), T, store, kw)
-            rsc, rscl = _buffers((B, 1), T, store, kw)
+        # layer-norm statistics, (B, 1) per step, kept as the op returns them (no copies)
+        mu_l, rsl, mucl, rscl = [None] * T, [None] * T, [None] * T, [None] * T
 
         h_prev, c_prev = h0, c0
         for t in _order(T, reverse):
@@ -289,8 +290,8 @@ class _LSTMLoop(torch.autograd.Function):
                 x = hin
             if ln_hh:
                 torch.mm(x, wT, out=Arl[t])
-                _ln_fwd_out(Arl[t], [G4], lnw, lnb, eps, out0=g, out1=mu_l[t], out2=rsl[t])
-                g.add_(Xl[t])
+                y_ln, mu_l[t], rsl[t] = torch.native_layer_norm(Arl[t], [G4], lnw, lnb, eps)
+                torch.add(y_ln, Xl[t], out=g)
             else:
                 torch.addmm(Xl[t], x, wT, out=g)
             gi, gf, gg, go = gil[t], gfl[t], ggl[t], gol[t]
@@ -307,8 +308,11 @@ class _LSTMLoop(torch.autograd.Function):
             c.addcmul_(gi, gg)
             tc = TCl[t]
             if ln_c:
-                _ln_fwd_out(c, [H], lncw, lncb, eps, out0=tc, out1=mucl[t], out2=rscl[t])
-                _tanh_(tc, sig_tanh, one, two)
+                y_ln, mucl[t], rscl[t] = torch.native_layer_norm(c, [H], lncw, lncb, eps)
+                if sig_tanh:
+                    torch.add(y_ln, y_ln, out=tc).sigmoid_().mul_(two).sub_(one)
+                else:
+                    torch.tanh(y_ln, out=tc)
             elif sig_tanh:
                 torch.add(c, c, out=tc).sigmoid_().mul_(two).sub_(one)
             else:
@@ -324,12 +328,11 @@ class _LSTMLoop(torch.autograd.Function):
         y = Hs if valid is None else Hs * valid
         if store:
             ctx.reverse, ctx.ln_hh, ctx.ln_c = reverse, ln_hh, ln_c
+            ctx.ln_stats = (mu_l, rsl, mucl, rscl)  # plain tensors, nothing autograd tracks
             ctx.save_for_backward(
                 h0, c0, w_hh, lnw, lncw, rec_mask, keep_h, keep_c, valid,
                 G, C, TC, Hs if valid is not None else None,
-                Ar if ln_hh else None, mu if ln_hh else None, rs if ln_hh else None,
-                muc if ln_c else None, rsc if ln_c else None,
-                y if valid is None else None,
+                Ar if ln_hh else None, y if valid is None else None,
             )  # fmt: skip
         return y, h_prev.clone(), c_prev.clone()
 
@@ -337,7 +340,8 @@ class _LSTMLoop(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, dy, dhT, dcT):
         (h0, c0, w_hh, lnw, lncw, rec_mask, keep_h, keep_c, valid,
-         G, C, TC, Hs, Ar, mu, rs, muc, rsc, y) = ctx.saved_tensors  # fmt: skip
+         G, C, TC, Hs, Ar, y) = ctx.saved_tensors  # fmt: skip
+        mu_l, rsl, mucl, rscl = ctx.ln_stats
         if Hs is None:
             Hs = y
         reverse, ln_hh, ln_c = ctx.reverse, ctx.ln_hh, ctx.ln_c
@@ -358,10 +362,7 @@ class _LSTMLoop(torch.autograd.Function):
         DYl = DY.unbind(0) if DY is not None else dy.unbind(0)
         if ln_c:
             dcn_ln = torch.empty(B, H, **kw)  # grad wrt the LN_c output (before tanh')
-            d_ln = torch.empty(B, H, **kw)  # ... and wrt its input
-            DGC = torch.empty(2, T, H, **kw)  # per-step LN_c gain / bias grads
-            DGCw, DGCb = DGC[0].unbind(0), DGC[1].unbind(0)
-            mucl, rscl = muc.unbind(0), rsc.unbind(0)
+            DGCw, DGCb = [None] * T, [None] * T  # per-step LN_c gain / bias grads
             zbc = torch.zeros_like(lncw)
             if keep_c is not None:  # LN_c saw the un-kept c_new: rebuild it per chunk
                 CN = torch.empty(L, B, H, **kw)
@@ -369,10 +370,10 @@ class _LSTMLoop(torch.autograd.Function):
             else:
                 CNl = C.unbind(0)
         if ln_hh:
-            Arl, mu_l, rsl = Ar.unbind(0), mu.unbind(0), rs.unbind(0)
-            dAr = torch.empty(T, B, G4, **kw)  # grad wrt the LN_hh input (hin @ w_hh.T)
-            DG = torch.empty(2, T, G4, **kw)  # per-step LN_hh gain / bias grads
-            dArl, DGw, DGb = dAr.unbind(0), DG[0].unbind(0), DG[1].unbind(0)
+            Arl = Ar.unbind(0)
+            # grads wrt the LN_hh input (hin @ w_hh.T) and its gain / bias, per step as the
+            # layer-norm backward returns them (its out= overload would copy each)
+            dArl, DGw, DGb = [None] * T, [None] * T, [None] * T
             zb = torch.zeros_like(lnw)
 
         dA = torch.empty(T, B, G4, **kw)  # grad wrt gate pre-activations (== dxg)
@@ -421,8 +422,8 @@ class _LSTMLoop(torch.autograd.Function):
                 if ln_c:
                     torch.mul(dht, Kcl[j], out=dcn_ln)
                     cn = CNl[j] if keep_c is not None else CNl[t]
-                    _ln_bwd_out(dcn_ln, cn, [H], mucl[t], rscl[t], lncw, zbc, _LN_ALL,
-                                out0=d_ln, out1=DGCw[t], out2=DGCb[t])  # fmt: skip
+                    d_ln, DGCw[t], DGCb[t] = _ln_bwd(dcn_ln, cn, [H], mucl[t], rscl[t], lncw,
+                                                     zbc, _LN_ALL)  # fmt: skip
                     torch.add(d_ln, u, out=dcn)
                 else:
                     torch.addcmul(u, dht, Kcl[j], out=dcn)
@@ -435,8 +436,9 @@ class _LSTMLoop(torch.autograd.Function):
                     torch.mul(dcn, Fl[t], out=u)
                 src = dAl[t]
                 if ln_hh:
-                    src = _ln_bwd_out(src, Arl[t], [G4], mu_l[t], rsl[t], lnw, zb, _LN_ALL,
-                                      out0=dArl[t], out1=DGw[t], out2=DGb[t])[0]  # fmt: skip
+                    src, DGw[t], DGb[t] = _ln_bwd(src, Arl[t], [G4], mu_l[t], rsl[t], lnw, zb,
+                                                  _LN_ALL)  # fmt: skip
+                    dArl[t] = src
                 src_prev = src
                 carry_prev = khl[t] if khl is not None else None
         del WS
@@ -451,16 +453,16 @@ class _LSTMLoop(torch.autograd.Function):
         dc0 = u if needs[2] else None
         dw = dlnw = dlnb = dlncw = dlncb = None
         if ln_hh:
-            dlnw = DG[0].sum(0) if needs[4] else None
-            dlnb = DG[1].sum(0) if needs[5] else None
-            dsrc = dAr
+            dlnw = torch.stack(DGw).sum(0) if needs[4] else None
+            dlnb = torch.stack(DGb).sum(0) if needs[5] else None
+            dsrc = torch.stack(dArl) if needs[3] else None
         else:
             dsrc = dA
         if needs[3]:
             dw = _weight_grad(dsrc, Hs, h0, rec_mask, reverse)
         if ln_c:
-            dlncw = DGC[0].sum(0) if needs[6] else None
-            dlncb = DGC[1].sum(0) if needs[7] else None
+            dlncw = torch.stack(DGCw).sum(0) if needs[6] else None
+            dlncb = torch.stack(DGCb).sum(0) if needs[7] else None
         return (dxg, dh0, dc0, dw, dlnw, dlnb, dlncw, dlncb,
                 None, None, None, None, None, None, None)  # fmt: skip
 
