@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--horizon", type=int, default=96)
     ap.add_argument("--lookback", type=int, default=720)
     ap.add_argument("--time", type=float, default=560.0, help="max_time; fit() adds ~5 s")
+    ap.add_argument("--steps", type=int, default=None, help="max_steps (the schedule's length)")
     ap.add_argument("--architecture", default="segment")
     ap.add_argument("--cell", default="gru")
     ap.add_argument("--hidden", type=int, default=256)
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                     norm=args.norm, loss=args.loss, train_stride=args.train_stride)  # fmt: skip
     t0 = time.perf_counter()
     fc.fit(split["train"], split["val"], out=Path(args.out) / f"{args.dataset}_{H}",
-           max_time=args.time, batch_size=args.batch_size, lr=args.lr,
+           max_time=args.time, max_steps=args.steps, batch_size=args.batch_size, lr=args.lr,
            weight_decay=args.weight_decay, warmup_steps=args.warmup, seed=args.seed,
            val_every=args.val_every, val_stride=args.val_stride, early_stopping=args.patience,
            progress=False, checkpoint_every=None)  # fmt: skip
@@ -108,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
         "train_s": round(train_s, 1), "steps": fc.metrics["train_steps"],
         "threads": args.threads, "test_windows": m["windows"],
         "mse": round(m["mse"], 4), "mae": round(m["mae"], 4),
+        # selection is on validation only: its best loss and the step it was reached at
+        "best_val_loss": round(fc.metrics.get("best_val_loss", float("nan")), 5),
+        "best_val_step": min(fc.metrics.get("history") or [{}],
+                             key=lambda h: h.get("val_loss", 0)).get("step"),
+        "guard_rollbacks": fc.metrics.get("guard_rollbacks"),
         "last_value": [round(base["last_value"]["mse"], 4), round(base["last_value"]["mae"], 4)],
         "seasonal_naive": [round(base["seasonal_naive"]["mse"], 4),
                            round(base["seasonal_naive"]["mae"], 4)],
