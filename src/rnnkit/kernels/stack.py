@@ -187,6 +187,7 @@ def loop_direction(layer, l, d, x, state, lengths, noise):
             ln_hh=w.ln_hh,
             ln_c=w.ln_c,
             eps=eps,
+            consume_xg=True,  # xg is this function's own
             **common,
         )
         return y, (h, c)
