@@ -135,21 +135,22 @@ class Bench:
             self.emit(*head, p, *rates, f"{t_anchor / t_rk:.2f}", backend)
 
     def plain(self, device: str, shapes: list) -> None:
-        for cell in ("LSTM", "GRU", "RNN"):
+        for cell in self.args.cells:
             for shape in shapes:
                 self.case(f"plain {cell} {shape}", self.sequence, "plain", device, cell, shape)
 
     def loop(self, device: str, shapes: list) -> None:
         """The fused loop on plain cells, to set the dispatcher's order by measurement."""
-        for cell in ("LSTM", "GRU", "RNN"):
+        for cell in self.args.cells:
             for shape in shapes:
                 name = f"loop {cell} {shape}"
                 self.case(name, self.sequence, "loop", device, cell, shape, {"impl": "loop"})
 
     def regularized(self, device: str, shapes: list) -> None:
         ref_shape = REFERENCE_SHAPE if REFERENCE_SHAPE in shapes else shapes[0]
-        cases = [(c, o, b, s) for c, o, b in REGULARIZED for s in shapes]
-        cases.append(("LSTM", {"recurrent_dropout": 0.25, "impl": "reference"}, {}, ref_shape))
+        cases = [(c, o, b, s) for c, o, b in REGULARIZED for s in shapes if c in self.args.cells]
+        if "LSTM" in self.args.cells:
+            cases.append(("LSTM", {"recurrent_dropout": 0.25, "impl": "reference"}, {}, ref_shape))
         for cell, opts, both, shape in cases:
             name = f"regularized {cell} {describe({**opts, **both})} {shape}"
             self.case(name, self.sequence, "regularized", device, cell, shape, opts, both)
@@ -180,7 +181,7 @@ class Bench:
             )
 
     def streaming(self, device: str, sizes: list) -> None:
-        for cell in ("LSTM", "GRU"):
+        for cell in [c for c in ("LSTM", "GRU") if c in self.args.cells]:
             for H in sizes:
                 self.case(f"streaming {cell} H={H}", self.stream, device, cell, H)
 
@@ -213,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     add("--min-time", type=float, default=0.05, help="seconds per repeat, at least (0.05)")
     add("--quick", action="store_true", help="smoke test: 3 repeats, smallest shape, H=256")
     add("--only", default=",".join(groups), help="comma list of " + "|".join(groups))
+    add("--shapes", help="B,T,H shapes joined by ';' (default: the four of the issue)")
+    add("--cells", default="LSTM,GRU,RNN", help="comma list of cells for the layer groups")
     add(
         "--device",
         default="cpu,cuda" if torch.cuda.is_available() else "cpu",
@@ -231,6 +234,13 @@ def main(argv: list[str] | None = None) -> int:
         args.repeats = 3 if args.quick else 9
     torch.set_num_threads(args.threads)
     shapes, sizes = (SHAPES[:1], STREAM_SIZES[:1]) if args.quick else (SHAPES, STREAM_SIZES)
+    if args.shapes:
+        shapes = [tuple(int(v) for v in s.split(",")) for s in args.shapes.split(";")]
+        if any(len(s) != 3 for s in shapes):
+            ap.error(f"--shapes wants B,T,H triples joined by ';', got {args.shapes!r}")
+    args.cells = args.cells.split(",")
+    if set(args.cells) - set(TORCH):
+        ap.error(f"unknown cell in --cells {args.cells}; choose from {sorted(TORCH)}")
 
     header = machine_line(args.threads, devices) + f"; median of {args.repeats} repeats"
     print(header)
