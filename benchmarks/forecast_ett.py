@@ -68,6 +68,11 @@ def load(name: str, lookback: int):
     return s, {k: s.slice(*b) for k, b in borders.items()}
 
 
+def best_step(history: list[dict] | None) -> int | None:
+    """The step of the lowest validation loss (the checkpoint ``fit`` kept), if validated."""
+    return min(history, key=lambda h: h["val_loss"])["step"] if history else None
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dataset", default="ETTh1")
@@ -124,8 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         # selection is on validation only: its best loss and the step it was reached at
         "best_val_loss": round(fc.metrics.get("best_val_loss", float("nan")), 5),
         "val_mse": round(v["mse"], 4), "val_mae": round(v["mae"], 4),
-        "best_val_step": min(fc.metrics.get("history") or [{}],
-                             key=lambda h: h.get("val_loss", 0)).get("step"),
+        "best_val_step": best_step(fc.metrics.get("history")),
         "guard_rollbacks": fc.metrics.get("guard_rollbacks"),
         "last_value": [round(base["last_value"]["mse"], 4), round(base["last_value"]["mae"], 4)],
         "seasonal_naive": [round(base["seasonal_naive"]["mse"], 4),

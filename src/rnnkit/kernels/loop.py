@@ -64,8 +64,10 @@ SIGMOID_TANH = True
 _ln_fwd_out = torch.ops.aten.native_layer_norm.out
 _ln_bwd_out = torch.ops.aten.native_layer_norm_backward.out
 _ln_bwd = torch.ops.aten.native_layer_norm_backward.default
-# The out= overload needs all three outputs; the per-step gain/bias gradients it writes are
-# summed over time afterwards (cheaper than re-deriving x_hat for the whole sequence).
+# Layer-norm backward computes all three outputs; the per-step gain/bias gradients are summed
+# over time afterwards (cheaper than re-deriving x_hat for the whole sequence). The GRU loop
+# still writes them through the copying out= overload; the LSTM loop keeps what `_ln_bwd`
+# returns.
 _LN_ALL = [True, True, True]
 
 
