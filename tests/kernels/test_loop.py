@@ -9,6 +9,7 @@ import itertools
 import pytest
 import torch
 
+from rnnkit.kernels import fused
 from rnnkit.kernels import loop as loop_mod
 from rnnkit.kernels.loop import gru_loop, lstm_loop, rnn_loop
 
@@ -39,6 +40,30 @@ def chunking_small(request, monkeypatch):
     return _set_chunking(request.param, monkeypatch)
 
 
+def _set_impl(param, monkeypatch):
+    """``fused``: the LSTM loop's compiled step kernels (rnnkit.kernels.fused); otherwise the
+    torch-op version of the LSTM step, with the chunking ``param`` (GRU / RNN always run torch
+    ops, so tests mixing kinds see them under every param)."""
+    if param == "fused":
+        if not fused.enabled():
+            pytest.skip(f"compiled kernels unavailable: {fused.status()}")
+        return param
+    monkeypatch.setattr(fused, "lstm_kernels", lambda x: None)
+    return _set_chunking(param, monkeypatch)
+
+
+@pytest.fixture(params=["fused", "default", "chunk1", "chunk4"])
+def impl(request, monkeypatch):
+    """Both implementations of the LSTM step, the torch-op one in every chunking."""
+    return _set_impl(request.param, monkeypatch)
+
+
+@pytest.fixture(params=["fused", "default", "chunk1"])
+def impl_small(request, monkeypatch):
+    """As ``impl``, for tests with T <= 4."""
+    return _set_impl(request.param, monkeypatch)
+
+
 # ----------------------------------------------------------------------------------------------
 # naive references
 # ----------------------------------------------------------------------------------------------
@@ -58,7 +83,7 @@ def _steps(T, reverse):
 
 
 def ref_lstm(xg, h0, c0, w_hh, rec_mask=None, keep_h=None, keep_c=None, valid=None,
-             reverse=False, ln_hh=None, ln_c=None, eps=1e-5):  # fmt: skip
+             reverse=False, ln_hh=None, ln_c=None, ln_x=None, eps=1e-5):  # fmt: skip
     T = xg.shape[0]
     h, c = h0, c0
     ys = [None] * T
@@ -67,7 +92,7 @@ def ref_lstm(xg, h0, c0, w_hh, rec_mask=None, keep_h=None, keep_c=None, valid=No
         a = hin @ w_hh.T
         if ln_hh is not None:
             a = _ln(a, ln_hh[0], ln_hh[1], eps)
-        gates = xg[t] + a
+        gates = (_ln(xg[t], ln_x[0], ln_x[1], eps) if ln_x is not None else xg[t]) + a
         gi, gf, gg, go = gates.chunk(4, dim=-1)
         i, f, g, o = torch.sigmoid(gi), torch.sigmoid(gf), torch.tanh(gg), torch.sigmoid(go)
         c_new = f * c + i * g
@@ -170,7 +195,7 @@ def _compare(out, ref, inputs, gen, tol, names):
         torch.testing.assert_close(a, b, **tol, msg=lambda m, name=name: f"grad {name}: {m}")
 
 
-LN_LSTM = ["none", "hh", "c", "both"]
+LN_LSTM = ["none", "hh", "c", "both", "x", "all"]  # "all": hh, c and x
 COMBOS = list(itertools.product([False, True], ["off", "01", "frac"], [False, True],
                                 [False, True]))  # mask, keep, valid, reverse  # fmt: skip
 
@@ -182,28 +207,34 @@ def _lstm_case(seed, T, B, H, dtype, mask, keep, valid, reverse, ln):
     c0 = _rand(gen, B, H, dtype=dtype)
     w = _rand(gen, 4 * H, H, dtype=dtype, scale=0.5)
     inputs, names = [xg, h0, c0, w], ["xg", "h0", "c0", "w_hh"]
-    ln_hh = ln_c = None
-    if ln in ("hh", "both"):
+    ln_hh = ln_c = ln_x = None
+    if ln in ("hh", "both", "all"):
         ln_hh = (_rand(gen, 4 * H, dtype=dtype, scale=0.3), _rand(gen, 4 * H, dtype=dtype))
         with torch.no_grad():
             ln_hh[0].add_(1.0)
         inputs += list(ln_hh)
         names += ["ln_hh.w", "ln_hh.b"]
-    if ln in ("c", "both"):
+    if ln in ("c", "both", "all"):
         ln_c = (_rand(gen, H, dtype=dtype, scale=0.3), _rand(gen, H, dtype=dtype))
         with torch.no_grad():
             ln_c[0].add_(1.0)
         inputs += list(ln_c)
         names += ["ln_c.w", "ln_c.b"]
+    if ln in ("x", "all"):
+        ln_x = (_rand(gen, 4 * H, dtype=dtype, scale=0.3), _rand(gen, 4 * H, dtype=dtype))
+        with torch.no_grad():
+            ln_x[0].add_(1.0)
+        inputs += list(ln_x)
+        names += ["ln_x.w", "ln_x.b"]
     rec_mask, keep_h, keep_c, valid_t = _consts(gen, T, B, H, dtype, mask, keep, valid, True)
     kw = dict(rec_mask=rec_mask, keep_h=keep_h, keep_c=keep_c, valid=valid_t, reverse=reverse,
-              ln_hh=ln_hh, ln_c=ln_c)  # fmt: skip
+              ln_hh=ln_hh, ln_c=ln_c, ln_x=ln_x)  # fmt: skip
     return gen, (xg, h0, c0, w), kw, inputs, names
 
 
 @pytest.mark.parametrize("ln", LN_LSTM)
 @pytest.mark.parametrize("mask,keep,valid,reverse", COMBOS)
-def test_lstm_matches_reference_f64(mask, keep, valid, reverse, ln, chunking):
+def test_lstm_matches_reference_f64(mask, keep, valid, reverse, ln, impl):
     gen, args, kw, inputs, names = _lstm_case(1, 6, 4, 5, F64, mask, keep, valid, reverse, ln)
     out = lstm_loop(*args, **kw)
     ref = ref_lstm(*args, **kw)
@@ -275,7 +306,7 @@ def test_rnn_matches_reference_f64(mask, keep, valid, reverse, nonlinearity, chu
 @pytest.mark.parametrize("reverse", [False, True])
 def test_single_step(reverse):
     gen, args, kw, inputs, names = _lstm_case(5, 1, 3, 4, F64, True, "frac", True, reverse,
-                                              "both")  # fmt: skip
+                                              "all")  # fmt: skip
     _compare(lstm_loop(*args, **kw), ref_lstm(*args, **kw), inputs, gen, TOL64, names)
     gen, args, kw, inputs, names = _gru_case(5, 1, 3, 4, F64, True, "frac", True, reverse, True)
     _compare(gru_loop(*args, **kw), ref_gru(*args, **kw), inputs, gen, TOL64, names)
@@ -284,12 +315,12 @@ def test_single_step(reverse):
 
 
 @pytest.mark.parametrize("which", ["xg", "w_hh", "h0"])
-def test_partial_requires_grad(which, chunking):
+def test_partial_requires_grad(which, impl):
     """Only one input needs a gradient (exercises the needs_input_grad skips)."""
     for kind in ("lstm", "gru", "rnn"):
         if kind == "lstm":
             gen, args, kw, inputs, names = _lstm_case(6, 5, 3, 4, F64, True, "01", True, False,
-                                                      "both")  # fmt: skip
+                                                      "all")  # fmt: skip
             fn, rf = lstm_loop, ref_lstm
         elif kind == "gru":
             gen, args, kw, inputs, names = _gru_case(6, 5, 3, 4, F64, True, "01", True, False,
@@ -305,7 +336,7 @@ def test_partial_requires_grad(which, chunking):
         _compare(fn(*args, **kw), rf(*args, **kw), [keep], gen, TOL64, [which])
 
 
-def test_only_y_used_and_only_state_used(chunking):
+def test_only_y_used_and_only_state_used(impl):
     gen, args, kw, inputs, _ = _lstm_case(7, 5, 3, 4, F64, False, "frac", True, True, "hh")
     y, _, _ = lstm_loop(*args, **kw)
     yr, _, _ = ref_lstm(*args, **kw)
@@ -345,8 +376,8 @@ def test_inputs_not_modified_and_outputs_fresh():
     torch.testing.assert_close(h, y[-1], rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("ln", ["none", "both"])
-def test_consume_xg_reuses_its_memory_and_changes_nothing_else(ln, chunking):
+@pytest.mark.parametrize("ln", ["none", "both", "all"])
+def test_consume_xg_reuses_its_memory_and_changes_nothing_else(ln, impl):
     _gen, (xg, h0, c0, w), kw, _inputs, _names = _lstm_case(3, 5, 3, 4, F64, True, "01", True,
                                                            False, ln)  # fmt: skip
     g = torch.randn(5, 3, 4, dtype=F64)
@@ -357,7 +388,9 @@ def test_consume_xg_reuses_its_memory_and_changes_nothing_else(ln, chunking):
         y, h, c = lstm_loop(fresh, h0, c0, w, consume_xg=consume, **kw)
         grads = torch.autograd.grad((y * g).sum() + h.sum() + c.sum(), [src, h0, c0, w])
         results.append((y, h, c, *grads))
-        assert torch.equal(fresh.detach(), src.detach()) != consume  # overwritten only if asked
+        # overwritten only if asked, and never under the input layer norm (its backward
+        # needs the raw projections, so the gates get their own buffer)
+        assert torch.equal(fresh.detach(), src.detach()) != (consume and ln != "all")
     for a, b in zip(*results):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
 
@@ -388,11 +421,11 @@ def _to64(x):
 
 @pytest.mark.parametrize("kind", ["lstm", "gru", "rnn_tanh", "rnn_relu"])
 @pytest.mark.parametrize("reverse", [False, True])
-def test_float32(kind, reverse, chunking):
+def test_float32(kind, reverse, impl):
     T, B, H = 7, 4, 6
     if kind == "lstm":
         gen, args, kw, inputs, _ = _lstm_case(10, T, B, H, torch.float32, True, "frac", True,
-                                              reverse, "both")  # fmt: skip
+                                              reverse, "all")  # fmt: skip
         fn, rf = lstm_loop, ref_lstm
     elif kind == "gru":
         gen, args, kw, inputs, _ = _gru_case(10, T, B, H, torch.float32, True, "frac", True,
@@ -425,20 +458,19 @@ GC = [
     (True, "frac", True, False, "both"),
     (True, "01", False, True, "hh"),
     (False, "frac", True, True, "c"),
+    (True, "frac", True, True, "all"),
 ]
 
 
 @pytest.mark.parametrize("mask,keep,valid,reverse,ln", GC)
-def test_gradcheck_lstm(mask, keep, valid, reverse, ln, chunking_small):
+def test_gradcheck_lstm(mask, keep, valid, reverse, ln, impl_small):
     _, _args, kw, inputs, _ = _lstm_case(11, 3, 2, 3, F64, mask, keep, valid, reverse, ln)
-    n_ln_hh = 2 if kw["ln_hh"] is not None else 0
+    present = [n for n in ("ln_hh", "ln_c", "ln_x") if kw[n] is not None]  # _lstm_case order
 
     def f(xg, h0, c0, w, *ln):
         k = dict(kw)
-        if n_ln_hh:
-            k["ln_hh"] = tuple(ln[:2])
-        if kw["ln_c"] is not None:
-            k["ln_c"] = tuple(ln[n_ln_hh:])
+        for j, n in enumerate(present):
+            k[n] = tuple(ln[2 * j : 2 * j + 2])
         return lstm_loop(xg, h0, c0, w, **k)
 
     assert torch.autograd.gradcheck(f, tuple(inputs))
@@ -474,7 +506,7 @@ def _all_cases(dtype=F64):
     """One demanding configuration per kind (everything on), both directions."""
     for reverse in (False, True):
         gen, args, kw, inputs, names = _lstm_case(20, 5, 3, 4, dtype, True, "frac", True,
-                                                  reverse, "both")  # fmt: skip
+                                                  reverse, "all")  # fmt: skip
         yield "lstm", lstm_loop, ref_lstm, gen, args, kw, inputs, names
         gen, args, kw, inputs, names = _gru_case(20, 5, 3, 4, dtype, True, "frac", True,
                                                  reverse, True)  # fmt: skip
@@ -486,7 +518,7 @@ def _all_cases(dtype=F64):
             yield "rnn_" + nl, rnn_loop, ref_rnn, gen, args, kw, inputs, names
 
 
-def test_no_grad_forward_is_identical(chunking_small):
+def test_no_grad_forward_is_identical(impl_small):
     """Without autograd nothing is stored (rolling work buffers); results must not change."""
     for _, fn, _, _, args, kw, _, _ in _all_cases():
         with_grad = fn(*args, **kw)
@@ -502,14 +534,14 @@ def test_no_grad_forward_is_identical(chunking_small):
             torch.testing.assert_close(c, a.detach(), rtol=0, atol=0)
 
 
-def test_plain_tanh_path(monkeypatch, chunking_small):
+def test_plain_tanh_path(monkeypatch, impl_small):
     """The CUDA code path evaluates tanh directly; check it on CPU too."""
     monkeypatch.setattr(loop_mod, "SIGMOID_TANH", False)
     for _, fn, rf, gen, args, kw, inputs, names in _all_cases():
         _compare(fn(*args, **kw), rf(*args, **kw), inputs, gen, TOL64, names)
 
 
-def test_backward_twice_with_retain_graph(chunking_small):
+def test_backward_twice_with_retain_graph(impl_small):
     for _, fn, _, gen, args, kw, inputs, _ in _all_cases():
         out = fn(*args, **kw)
         ups = [torch.randn(o.shape, generator=gen, dtype=F64) for o in out]

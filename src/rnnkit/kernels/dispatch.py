@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from . import fused as _fused
+
 BACKENDS = ("native", "loop", "reference")
 
 # The order ``auto`` tries backends in, set by measurement (benchmarks/layers.py, group
@@ -72,7 +74,10 @@ def loop_ok(layer, x: Tensor, lengths: Tensor | None) -> tuple[bool, str]:
     """rnnkit's fused time loop: every cell and regularizer except LSTM projections."""
     if layer.config.proj_size:
         return False, "proj_size: the loop backend has no projection (the reference loop does)"
-    return True, "fused time loop with a hand-written backward"
+    why = "fused time loop with a hand-written backward"
+    if layer.config.mode == "LSTM" and x.device.type == "cpu":
+        why += f"; LSTM step on CPU: {_fused.status()}"
+    return True, why
 
 
 def reference_ok(layer, x: Tensor, lengths: Tensor | None) -> tuple[bool, str]:

@@ -52,7 +52,10 @@ Performance notes
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
+
+from . import fused as _fused
 
 __all__ = ["gru_loop", "lstm_loop", "rnn_loop"]
 
@@ -94,6 +97,12 @@ def _tanh_(x: torch.Tensor, via_sigmoid: bool, one, two) -> torch.Tensor:
     if via_sigmoid:
         return torch.add(x, x, out=x).sigmoid_().mul_(two).sub_(one)
     return x.tanh_()
+
+
+def _fed_back(h_prev, rec_mask, hin):
+    """The state fed to the recurrent matmul: ``h_prev * rec_mask`` (written into ``hin``),
+    or ``h_prev`` itself without recurrent dropout (``hin`` None)."""
+    return h_prev if hin is None else torch.mul(h_prev, rec_mask, out=hin)
 
 
 def _order(T: int, reverse: bool) -> range:
@@ -256,8 +265,13 @@ def _needs_backward(*tensors):
 # ----------------------------------------------------------------------------------------------
 class _LSTMLoop(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, xg, h0, c0, w_hh, lnw, lnb, lncw, lncb, rec_mask, keep_h, keep_c, valid,
-                reverse, eps, store, consume):  # fmt: skip
+    def forward(ctx, xg, h0, c0, w_hh, lnw, lnb, lncw, lncb, lnxw, lnxb, rec_mask, keep_h,
+                keep_c, valid, reverse, eps, store, consume, kern):  # fmt: skip
+        ctx.kern = kern
+        if kern is not None:
+            return _lstm_fwd_fused(ctx, xg, h0, c0, w_hh, lnw, lnb, lncw, lncb, lnxw, lnxb,
+                                   rec_mask, keep_h, keep_c, valid, reverse, eps, store,
+                                   consume)  # fmt: skip
         T, B, G4 = xg.shape
         H = G4 // 4
         kw = dict(dtype=xg.dtype, device=xg.device)
@@ -289,10 +303,7 @@ class _LSTMLoop(torch.autograd.Function):
         h_prev, c_prev = h0, c0
         for t in _order(T, reverse):
             g = Gl[t]
-            x = h_prev
-            if hin is not None:
-                torch.mul(h_prev, rec_mask, out=hin)
-                x = hin
+            x = _fed_back(h_prev, rec_mask, hin)
             if ln_hh:
                 torch.mm(x, wT, out=Arl[t])
                 y_ln, mu_l[t], rsl[t] = torch.native_layer_norm(Arl[t], [G4], lnw, lnb, eps)
@@ -349,6 +360,8 @@ class _LSTMLoop(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, dy, dhT, dcT):
+        if ctx.kern is not None:
+            return _lstm_bwd_fused(ctx, dy, dhT, dcT)
         (h0, c0, w_hh, lnw, lncw, rec_mask, keep_h, keep_c, valid,
          G, C, TC, Hs, Ar, y) = ctx.saved_tensors  # fmt: skip
         mu_l, rsl, mucl, rscl = ctx.ln_stats
@@ -473,18 +486,176 @@ class _LSTMLoop(torch.autograd.Function):
         if ln_c:
             dlncw = torch.stack(DGCw).sum(0) if needs[6] else None
             dlncb = torch.stack(DGCb).sum(0) if needs[7] else None
-        return (dxg, dh0, dc0, dw, dlnw, dlnb, dlncw, dlncb,
-                None, None, None, None, None, None, None, None)  # fmt: skip
+        return (dxg, dh0, dc0, dw, dlnw, dlnb, dlncw, dlncb, None, None,
+                None, None, None, None, None, None, None, None, None)  # fmt: skip
+
+
+def _addrs(buf, T):
+    """Per-step addresses of a (T, ...) or rolling (k, ...) contiguous buffer (None: Nones)."""
+    if buf is None:
+        return [None] * T
+    base, step = buf.data_ptr(), buf[0].numel() * buf.element_size()
+    k = buf.shape[0]
+    return [base + (t % k) * step for t in range(T)]
+
+
+def _addr(x):
+    return None if x is None else x.data_ptr()
+
+
+def _prev_addrs(S, s0, T, reverse):
+    """Address of the state each step started from: ``S[t-1]`` (``S[t+1]`` if reverse) or
+    ``s0``; ``S`` may be rolling."""
+    a = _addrs(S, T)
+    first = T - 1 if reverse else 0
+    return [s0.data_ptr() if t == first else a[t + 1 if reverse else t - 1] for t in range(T)]
+
+
+def _lstm_fwd_fused(ctx, xg, h0, c0, w_hh, lnw, lnb, lncw, lncb, lnxw, lnxb, rec_mask,
+                    keep_h, keep_c, valid, reverse, eps, store, consume):  # fmt: skip
+    """_LSTMLoop.forward with each step's elementwise work in one compiled call
+    (:mod:`rnnkit.kernels.fused`): same buffers and math, statistics in (T, B) tensors, and
+    the input projections' layer norm (``ln_x``) done per step inside the kernel."""
+    T, B, G4 = xg.shape
+    H = G4 // 4
+    kw = dict(dtype=xg.dtype, device=xg.device)
+    ln_hh = lnw is not None or lnb is not None
+    ln_c = lncw is not None or lncb is not None
+    ln_x = lnxw is not None or lnxb is not None
+    use_a = ln_hh or ln_x  # the recurrent product goes to its own buffer, the kernel adds
+    in_place = consume and not (store and ln_x)  # backward needs the raw xg under ln_x
+    G = xg if in_place else torch.empty(T if store else 1, B, G4, **kw)
+    C = torch.empty(T if store else 2, B, H, **kw)
+    TC = torch.empty(T if store else 1, B, H, **kw)
+    Hs = torch.empty(T, B, H, **kw)
+    Ar = torch.empty(T if store and ln_hh else 1, B, G4, **kw) if use_a else None
+
+    def stats(on):
+        return (torch.empty(T, B, **kw), torch.empty(T, B, **kw)) if store and on else (None,) * 2
+
+    (MU, RS), (MUX, RSX), (MUC, RSC) = stats(ln_hh), stats(ln_x), stats(ln_c)
+    Gl, Cl, Hl, Xl = _steps_of(G, T), _steps_of(C, T), Hs.unbind(0), xg.unbind(0)
+    Arl = _steps_of(Ar, T) if use_a else None
+    pg, pc, ptc, ph, px = _addrs(G, T), _addrs(C, T), _addrs(TC, T), _addrs(Hs, T), _addrs(xg, T)
+    par, pkh, pkc = _addrs(Ar, T), _addrs(keep_h, T), _addrs(keep_c, T)
+    pmu, prs, pmux, prsx = _addrs(MU, T), _addrs(RS, T), _addrs(MUX, T), _addrs(RSX, T)
+    pmuc, prsc = _addrs(MUC, T), _addrs(RSC, T)
+    pcp, php = _prev_addrs(C, c0, T, reverse), _prev_addrs(Hs, h0, T, reverse)
+    plnw, plnb, plncw, plncb = _addr(lnw), _addr(lnb), _addr(lncw), _addr(lncb)
+    plnxw, plnxb = _addr(lnxw), _addr(lnxb)
+    wT = w_hh.t()
+    hin = torch.empty(B, H, **kw) if rec_mask is not None else None
+    fwd = ctx.kern.fwd
+
+    h_prev = h0
+    for t in _order(T, reverse):
+        x = _fed_back(h_prev, rec_mask, hin)
+        if use_a:
+            torch.mm(x, wT, out=Arl[t])
+        elif in_place:
+            Gl[t].addmm_(x, wT)
+        else:
+            torch.addmm(Xl[t], x, wT, out=Gl[t])
+        fwd(B, H, eps, par[t], int(ln_hh), plnw, plnb, px[t], int(ln_x), plnxw, plnxb, pg[t],
+            pcp[t], php[t], pkh[t], pkc[t], int(ln_c), plncw, plncb, pc[t], ptc[t], ph[t],
+            pmu[t], prs[t], pmux[t], prsx[t], pmuc[t], prsc[t])  # fmt: skip
+        h_prev = Hl[t]
+    c_last = Cl[T - 1 if not reverse else 0]
+
+    y = Hs if valid is None else Hs * valid
+    if store:
+        ctx.reverse, ctx.ln_hh, ctx.ln_c, ctx.ln_x = reverse, ln_hh, ln_c, ln_x
+        ctx.save_for_backward(
+            h0, c0, w_hh, lnw, lncw, lnxw, rec_mask, keep_h, keep_c, valid,
+            G, C, TC, Hs if valid is not None else None, Ar if ln_hh else None,
+            xg if ln_x else None, MU, RS, MUX, RSX, MUC, RSC, y if valid is None else None,
+        )  # fmt: skip
+    return y, h_prev.clone(), c_last.clone()
+
+
+def _lstm_bwd_fused(ctx, dy, dhT, dcT):
+    (h0, c0, w_hh, lnw, lncw, lnxw, rec_mask, keep_h, keep_c, valid, G, C, TC, Hs, Ar, Xg,
+     MU, RS, MUX, RSX, MUC, RSC, y) = ctx.saved_tensors  # fmt: skip
+    if Hs is None:
+        Hs = y
+    reverse, ln_hh, ln_c, ln_x = ctx.reverse, ctx.ln_hh, ctx.ln_c, ctx.ln_x
+    needs = ctx.needs_input_grad
+    T, B, G4 = G.shape
+    H = G4 // 4
+    kw = dict(dtype=G.dtype, device=G.device)
+    dy = dy.contiguous() if valid is None else dy * valid
+    # dX: grad wrt xg (returned); dS: grad wrt hin @ w_hh.T (for the weight / state grads);
+    # the raw gate gradient dA is one of them when a layer norm does not separate them
+    dX = torch.empty(T, B, G4, **kw)
+    dS = torch.empty(T, B, G4, **kw) if ln_hh or ln_x else dX
+    dA = None if ln_hh and ln_x else (dS if ln_x else dX)
+
+    def per_step(on, n):
+        return (torch.empty(T, n, **kw), torch.empty(T, n, **kw)) if on else (None, None)
+
+    (DGw, DGb), (DGxw, DGxb), (DGCw, DGCb) = (
+        per_step(ln_hh, G4),
+        per_step(ln_x, G4),
+        per_step(ln_c, H),
+    )
+    work = torch.empty(6 * H, **kw)
+    pg, ptc, pA, pAr = _addrs(G, T), _addrs(TC, T), _addrs(dA, T), _addrs(Ar, T)
+    pdS, pdX, pX = _addrs(dS, T), _addrs(dX, T), _addrs(Xg, T)
+    pkh, pkc = _addrs(keep_h, T), _addrs(keep_c, T)
+    pmu, prs, pmux, prsx = _addrs(MU, T), _addrs(RS, T), _addrs(MUX, T), _addrs(RSX, T)
+    pmuc, prsc = _addrs(MUC, T), _addrs(RSC, T)
+    pgw, pgb, pgcw, pgcb = _addrs(DGw, T), _addrs(DGb, T), _addrs(DGCw, T), _addrs(DGCb, T)
+    pgxw, pgxb = _addrs(DGxw, T), _addrs(DGxb, T)
+    pcp = _prev_addrs(C, c0, T, reverse)
+    plnw, plncw, plnxw, pwork = _addr(lnw), _addr(lncw), _addr(lnxw), work.data_ptr()
+    dyl, srcl = dy.unbind(0), dS.unbind(0)
+    khl = keep_h.unbind(0) if keep_h is not None else None
+    bwd = ctx.kern.bwd
+
+    dh = _DH(B, H, kw, rec_mask is not None)
+    u = dcT.contiguous().clone()  # grad wrt the (kept) cell state of the current step
+    pu = u.data_ptr()
+    src_prev = carry_prev = None
+    for t in _order(T, not reverse):
+        if src_prev is None:
+            dht = dh.first(dyl[t], dhT)
+        else:
+            dht = dh.step(src_prev, w_hh, dyl[t], rec_mask, carry_prev)
+        bwd(B, H, dht.data_ptr(), pu, pg[t], pcp[t], ptc[t], pkh[t], pkc[t], int(ln_c), plncw,
+            pmuc[t], prsc[t], pgcw[t], pgcb[t], pA[t], pAr[t], plnw, pmu[t], prs[t], pdS[t],
+            pgw[t], pgb[t], pX[t], plnxw, pmux[t], prsx[t], pdX[t], pgxw[t], pgxb[t],
+            pwork)  # fmt: skip
+        src_prev = srcl[t]
+        carry_prev = khl[t] if khl is not None else None
+
+    dh0 = None
+    if needs[1]:
+        dh0 = _next_dh(src_prev, w_hh, None, rec_mask, carry_prev, dh.cur,
+                       torch.empty(B, H, **kw), dh.tmp)  # fmt: skip
+    dw = _weight_grad(dS, Hs, h0, rec_mask, reverse) if needs[3] else None
+
+    def total(per_t, i):
+        return per_t.sum(0) if needs[i] else None
+
+    return (dX if needs[0] else None, dh0, u if needs[2] else None, dw,
+            total(DGw, 4), total(DGb, 5), total(DGCw, 6), total(DGCb, 7), total(DGxw, 8),
+            total(DGxb, 9), None, None, None, None, None, None, None, None, None)  # fmt: skip
 
 
 def lstm_loop(xg, h0, c0, w_hh, *, rec_mask=None, keep_h=None, keep_c=None, valid=None,
-              reverse=False, ln_hh=None, ln_c=None, eps=1e-5, consume_xg=False):  # fmt: skip
+              reverse=False, ln_hh=None, ln_c=None, ln_x=None, eps=1e-5,
+              consume_xg=False):  # fmt: skip
     """LSTM recurrence over a whole sequence.
 
-    Per step: ``gates = xg[t] + LN?(hin @ w_hh.T)``; ``i, f, g, o = σ, σ, tanh, σ`` of the four
-    H-chunks; ``c_new = f*c_prev + i*g``; ``h_new = o * tanh(LN?(c_new; ln_c))``; then keep /
-    valid as described in the module docstring (``c_t`` uses ``keep_c``; ``h_new`` uses the
-    un-kept ``c_new``). Biases must already be folded into ``xg``.
+    Per step: ``gates = LN?(xg[t]; ln_x) + LN?(hin @ w_hh.T; ln_hh)``; ``i, f, g, o = σ, σ,
+    tanh, σ`` of the four H-chunks; ``c_new = f*c_prev + i*g``; ``h_new = o * tanh(LN?(c_new;
+    ln_c))``; then keep / valid as described in the module docstring (``c_t`` uses ``keep_c``;
+    ``h_new`` uses the un-kept ``c_new``). Biases must already be in ``xg`` (or, with
+    ``ln_x``, in its shift).
+
+    On CPU, in float32 and float64, each step's elementwise work runs as one compiled call
+    (:mod:`rnnkit.kernels.fused`) where the kernels could be built; otherwise as torch ops.
+    Both give the same results (tested to 1e-10 in float64).
 
     Args:
         xg: ``(T, B, 4H)`` precomputed input projections (+ all biases).
@@ -496,6 +667,9 @@ def lstm_loop(xg, h0, c0, w_hh, *, rec_mask=None, keep_h=None, keep_c=None, vali
         reverse: process t = T-1 .. 0.
         ln_hh: ``(weight, bias)`` each ``(4H,)`` for layer norm of ``hin @ w_hh.T``, or None.
         ln_c: ``(weight, bias)`` each ``(H,)`` for layer norm of the cell before tanh, or None.
+        ln_x: ``(weight, bias)`` each ``(4H,)`` for layer norm of ``xg`` itself (the
+            layer-norm LSTM's input side), or None.  Inside the fused kernel this saves a
+            separate pass over the whole ``(T, B, 4H)`` projections, forward and backward.
         eps: layer-norm epsilon.
         consume_xg: write the gates into ``xg``'s memory instead of a new buffer (its values
             are destroyed): saves copying each step's projections before the recurrent matmul
@@ -516,13 +690,22 @@ def lstm_loop(xg, h0, c0, w_hh, *, rec_mask=None, keep_h=None, keep_c=None, vali
     w_hh = w_hh.to(dt).contiguous()
     lnw, lnb = _prep_ln(ln_hh, "ln_hh", 4 * H, dt, dev)
     lncw, lncb = _prep_ln(ln_c, "ln_c", H, dt, dev)
+    lnxw, lnxb = _prep_ln(ln_x, "ln_x", 4 * H, dt, dev)
     rec_mask = _prep_const(rec_mask, "rec_mask", dt, dev)
     keep_h = _prep_const(keep_h, "keep_h", dt, dev)
     keep_c = _prep_const(keep_c, "keep_c", dt, dev)
     valid = _prep_const(valid, "valid", dt, dev)
-    store = _needs_backward(xg, h0, c0, w_hh, lnw, lnb, lncw, lncb)
-    return _LSTMLoop.apply(xg, h0, c0, w_hh, lnw, lnb, lncw, lncb, rec_mask, keep_h, keep_c,
-                           valid, bool(reverse), float(eps), store, bool(consume_xg))  # fmt: skip
+    kern = _fused.lstm_kernels(xg)
+    if kern is None and (lnxw is not None or lnxb is not None):
+        # torch-op version: the input layer norm as one op over all steps; its result is a
+        # fresh tensor of ours, so the loop may write the gates into it
+        xg = F.layer_norm(xg, (4 * H,), lnxw, lnxb, eps)
+        lnxw = lnxb = None
+        consume_xg = True
+    store = _needs_backward(xg, h0, c0, w_hh, lnw, lnb, lncw, lncb, lnxw, lnxb)
+    return _LSTMLoop.apply(xg, h0, c0, w_hh, lnw, lnb, lncw, lncb, lnxw, lnxb, rec_mask,
+                           keep_h, keep_c, valid, bool(reverse), float(eps), store,
+                           bool(consume_xg), kern)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------
@@ -558,10 +741,7 @@ class _GRULoop(torch.autograd.Function):
 
         h_prev = h0
         for t in _order(T, reverse):
-            x = h_prev
-            if hin is not None:
-                torch.mul(h_prev, rec_mask, out=hin)
-                x = hin
+            x = _fed_back(h_prev, rec_mask, hin)
             gh = GHl[t]
             if ln_hh:
                 torch.mm(x, wT, out=Arl[t])
@@ -752,10 +932,7 @@ class _RNNLoop(torch.autograd.Function):
 
         h_prev = h0
         for t in _order(T, reverse):
-            x = h_prev
-            if hin is not None:
-                torch.mul(h_prev, rec_mask, out=hin)
-                x = hin
+            x = _fed_back(h_prev, rec_mask, hin)
             a = Al[t]
             torch.addmm(Xl[t], x, wT, out=a)
             if relu:

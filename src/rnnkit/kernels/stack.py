@@ -144,6 +144,7 @@ def loop_direction(layer, l, d, x, state, lengths, noise):
     w_hh = _recurrent_weight(noise, l, d, w)
     eps = cfg.layer_norm_eps
     T, B, _ = x.shape
+    ln_x = None
     # Input projections of all time steps in one matmul (the recurrence needs none of them).
     if cfg.mode == "GRU":
         if w.ln_ih is not None:
@@ -152,7 +153,14 @@ def loop_direction(layer, l, d, x, state, lengths, noise):
             xg = F.linear(x, w.weight_ih, w.bias_ih)
     else:
         bias = _sum_bias(w.bias_ih, w.bias_hh)
-        if w.ln_ih is not None:
+        if w.ln_ih is not None and cfg.mode == "LSTM":
+            # the loop applies the input layer norm per step (fused with the cell on CPU)
+            gain, shift = w.ln_ih
+            if bias is not None:
+                shift = bias if shift is None else shift + bias
+            ln_x = (gain, shift)
+            xg = F.linear(x, w.weight_ih)
+        elif w.ln_ih is not None:
             xg = _layer_norm_plus(F.linear(x, w.weight_ih), w.ln_ih, bias, eps)
         else:
             xg = F.linear(x, w.weight_ih, bias)
@@ -186,6 +194,7 @@ def loop_direction(layer, l, d, x, state, lengths, noise):
             keep_c=keep_c,
             ln_hh=w.ln_hh,
             ln_c=w.ln_c,
+            ln_x=ln_x,
             eps=eps,
             consume_xg=True,  # xg is this function's own
             **common,
