@@ -28,6 +28,10 @@ Double backward is not supported.
 
 Performance notes
 -----------------
+* On CPU (float32 / float64) the LSTM step's elementwise work runs as one call to compiled C
+  kernels, forward and backward (:mod:`rnnkit.kernels.fused`; ``_lstm_fwd_fused`` and
+  ``_lstm_bwd_fused`` below); the notes that follow describe the torch-op version, which runs
+  everywhere else and is what the kernels are tested against.
 * Every step is a handful of torch ops writing into preallocated buffers (``out=`` into views,
   in-place ops); the only per-step allocations are the layer norms' results. The LSTM keeps
   those as the ops return them (statistics and gradients in per-step lists, stacked once
