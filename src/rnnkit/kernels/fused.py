@@ -16,12 +16,14 @@ Build details:
 
 * ``-O3 -march=native -ffast-math``: the build machine is the machine that runs it (the cache
   key includes the CPU's model and flags), and ``-ffast-math`` is what lets the compiler call
-  glibc's vectorised ``expf``/``tanhf``.  The object is linked in a second compiler call
+  glibc's vectorised ``expf``.  The object is linked in a second compiler call
   *without* ``-ffast-math``: linking a shared library with it (GCC < 13) adds a constructor
   that turns on flush-to-zero for the whole process.
-* The cache is ``$RNNKIT_CACHE_DIR`` or ``~/.cache/rnnkit`` (``$XDG_CACHE_HOME`` honoured);
-  the library is written under a temporary name and renamed, so concurrent first uses (DDP
-  ranks, test workers) do not see a half-written file.
+* The cache is ``$RNNKIT_CACHE_DIR/kernels`` (default ``~/.cache/rnnkit/kernels``, beside
+  the downloads); the library is written under a temporary name and renamed, so concurrent
+  first uses (DDP ranks, test workers) do not see a half-written file.
+* glibc's vectorised ``tanhf`` costs ~1.6x its ``expf``, so the float kernel computes tanh
+  through ``expf`` (``lstm_cell.c``).
 """
 
 from __future__ import annotations
@@ -67,11 +69,9 @@ def _cpu_key() -> str:
 
 
 def _cache_dir() -> Path:
-    root = os.environ.get("RNNKIT_CACHE_DIR")
-    if root:
-        return Path(root)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "rnnkit"
+    """rnnkit's cache, as for downloads (:mod:`rnnkit.data.registry`)."""
+    root = os.environ.get("RNNKIT_CACHE_DIR", "")
+    return Path(root).expanduser() if root else Path.home() / ".cache" / "rnnkit"
 
 
 def _compiler() -> str | None:
