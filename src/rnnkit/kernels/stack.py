@@ -128,13 +128,18 @@ def _sum_bias(*biases: Tensor | None) -> Tensor | None:
     return present[0] if len(present) == 1 else present[0] + present[1]
 
 
-def _layer_norm_plus(y: Tensor, ln, bias: Tensor | None, eps: float) -> Tensor:
-    """``LN(y) + bias`` as one layer norm whose shift is ``beta + bias``: one pass over the
-    (T, B, G*H) projections instead of two, forward and backward."""
+def _plus_bias(ln, bias: Tensor | None):
+    """``LN(y) + bias`` is one layer norm whose shift is ``beta + bias``: its (gain, shift)."""
     gain, shift = ln
     if bias is not None:
         shift = bias if shift is None else shift + bias
-    return F.layer_norm(y, (y.shape[-1],), gain, shift, eps)
+    return gain, shift
+
+
+def _layer_norm_plus(y: Tensor, ln, bias: Tensor | None, eps: float) -> Tensor:
+    """``LN(y) + bias`` as one layer norm (:func:`_plus_bias`): one pass over the (T, B, G*H)
+    projections instead of two, forward and backward."""
+    return F.layer_norm(y, (y.shape[-1],), *_plus_bias(ln, bias), eps)
 
 
 def loop_direction(layer, l, d, x, state, lengths, noise):
@@ -155,10 +160,7 @@ def loop_direction(layer, l, d, x, state, lengths, noise):
         bias = _sum_bias(w.bias_ih, w.bias_hh)
         if w.ln_ih is not None and cfg.mode == "LSTM":
             # the loop applies the input layer norm per step (fused with the cell on CPU)
-            gain, shift = w.ln_ih
-            if bias is not None:
-                shift = bias if shift is None else shift + bias
-            ln_x = (gain, shift)
+            ln_x = _plus_bias(w.ln_ih, bias)
             xg = F.linear(x, w.weight_ih)
         elif w.ln_ih is not None:
             xg = _layer_norm_plus(F.linear(x, w.weight_ih), w.ln_ih, bias, eps)
