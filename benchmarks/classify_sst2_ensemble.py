@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 import rnnkit
+from rnnkit.data import dataset_path
 from rnnkit.data.labeled import read_labeled
 
 
@@ -37,12 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)
-    root = os.environ.get("RNNKIT_DATA_DIR")
-    if not root or not (Path(root) / "sst2" / "stsa.binary.test").is_file():
-        ap.error("set RNNKIT_DATA_DIR to a folder holding sst2/stsa.binary.{dev,test}")
+    if not os.environ.get("RNNKIT_DATA_DIR"):
+        ap.error("set RNNKIT_DATA_DIR (e.g. ../shared/data)")
     torch.set_num_threads(args.threads)
-    sst = Path(root) / "sst2"
-    splits = {s: read_labeled(sst / f"stsa.binary.{s}") for s in ("dev", "test")}
+    splits = {s: read_labeled(dataset_path("sst2", s)) for s in ("dev", "test")}
 
     groups = []
     for members in args.group:

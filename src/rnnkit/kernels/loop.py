@@ -550,6 +550,7 @@ def _lstm_fwd_fused(ctx, xg, h0, c0, w_hh, lnw, lnb, lncw, lncb, lnxw, lnxb, rec
     wT = w_hh.t()
     hin = torch.empty(B, H, **kw) if rec_mask is not None else None
     fwd = ctx.kern.fwd
+    i_hh, i_x, i_c = int(ln_hh), int(ln_x), int(ln_c)
 
     h_prev = h0
     for t in _order(T, reverse):
@@ -560,8 +561,8 @@ def _lstm_fwd_fused(ctx, xg, h0, c0, w_hh, lnw, lnb, lncw, lncb, lnxw, lnxb, rec
             Gl[t].addmm_(x, wT)
         else:
             torch.addmm(Xl[t], x, wT, out=Gl[t])
-        fwd(B, H, eps, par[t], int(ln_hh), plnw, plnb, px[t], int(ln_x), plnxw, plnxb, pg[t],
-            pcp[t], php[t], pkh[t], pkc[t], int(ln_c), plncw, plncb, pc[t], ptc[t], ph[t],
+        fwd(B, H, eps, par[t], i_hh, plnw, plnb, px[t], i_x, plnxw, plnxb, pg[t],
+            pcp[t], php[t], pkh[t], pkc[t], i_c, plncw, plncb, pc[t], ptc[t], ph[t],
             pmu[t], prs[t], pmux[t], prsx[t], pmuc[t], prsc[t])  # fmt: skip
         h_prev = Hl[t]
     c_last = Cl[T - 1 if not reverse else 0]
@@ -615,6 +616,7 @@ def _lstm_bwd_fused(ctx, dy, dhT, dcT):
     dyl, srcl = dy.unbind(0), dS.unbind(0)
     khl = keep_h.unbind(0) if keep_h is not None else None
     bwd = ctx.kern.bwd
+    i_c = int(ln_c)
 
     dh = _DH(B, H, kw, rec_mask is not None)
     u = dcT.contiguous().clone()  # grad wrt the (kept) cell state of the current step
@@ -625,7 +627,7 @@ def _lstm_bwd_fused(ctx, dy, dhT, dcT):
             dht = dh.first(dyl[t], dhT)
         else:
             dht = dh.step(src_prev, w_hh, dyl[t], rec_mask, carry_prev)
-        bwd(B, H, dht.data_ptr(), pu, pg[t], pcp[t], ptc[t], pkh[t], pkc[t], int(ln_c), plncw,
+        bwd(B, H, dht.data_ptr(), pu, pg[t], pcp[t], ptc[t], pkh[t], pkc[t], i_c, plncw,
             pmuc[t], prsc[t], pgcw[t], pgcb[t], pA[t], pAr[t], plnw, pmu[t], prs[t], pdS[t],
             pgw[t], pgb[t], pX[t], plnxw, pmux[t], prsx[t], pdX[t], pgxw[t], pgxb[t],
             pwork)  # fmt: skip
