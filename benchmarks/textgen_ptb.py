@@ -38,6 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--output-dropout", type=float, default=0.3)
     ap.add_argument("--embedding-dropout", type=float, default=0.05)
     ap.add_argument("--tie", action=argparse.BooleanOptionalAction, default=True)
+    ap.add_argument(
+        "--adaptive",
+        default=None,
+        help="adaptive softmax cutoffs, e.g. 2000,6000 (default: full softmax)",
+    )
+    ap.add_argument("--weight-decay", type=float, default=0.01)
+    ap.add_argument("--val-every", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="benchmarks/out/ptb")
@@ -45,15 +52,16 @@ def main(argv: list[str] | None = None) -> int:
     if not os.environ.get("RNNKIT_DATA_DIR"):
         ap.error("set RNNKIT_DATA_DIR (e.g. ../shared/data)")
     torch.set_num_threads(args.threads)
+    cutoffs = [int(c) for c in args.adaptive.split(",")] if args.adaptive else None
     splits = read_splits("ptb")
     gen = TextGenerator(level="word", hidden_size=args.hidden, num_layers=args.layers,
                         dropout=args.dropout, output_dropout=args.output_dropout,
                         embedding_dropout=args.embedding_dropout, tie_weights=args.tie,
-                        bptt=args.bptt)  # fmt: skip
+                        adaptive_softmax=cutoffs, bptt=args.bptt)  # fmt: skip
     t0 = time.perf_counter()
     gen.fit(splits["train"], splits["valid"], out=args.out, max_time=args.time,
-            batch_size=args.batch_size, lr=args.lr, seed=args.seed, val_every=1000,
-            weight_decay=0.01, progress=False)  # fmt: skip
+            batch_size=args.batch_size, lr=args.lr, seed=args.seed, val_every=args.val_every,
+            weight_decay=args.weight_decay, progress=False)  # fmt: skip
     train_s = time.perf_counter() - t0
     assert gen.tokenizer.vocab_size == 10_000, gen.tokenizer.vocab_size
     valid = gen.evaluate(splits["valid"])

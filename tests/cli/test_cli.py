@@ -158,6 +158,19 @@ def test_missing_inputs_and_unknown_prompt_characters(trained, tmp_path):
     one_line_error(run("textgen", "train", "x.txt"), "--out")  # a usage error, one line too
 
 
+def test_bad_adaptive_softmax_cutoffs_give_one_clear_line(tmp_path):
+    corpus = tmp_path / "words.txt"
+    corpus.write_text("the cat sat on the mat\n" * 50, encoding="utf-8")
+    out = str(tmp_path / "m")
+    one_line_error(run("textgen", "train", str(corpus), "--out", out, "--level", "word",
+                       "--adaptive-softmax", "2000,x"), "numbers joined by commas")  # fmt: skip
+    one_line_error(run("textgen", "train", str(corpus), "--out", out, "--level", "word",
+                       "--adaptive-softmax", "3,9", "--max-steps", "2"),
+                   "vocabulary of more than 9")  # fmt: skip
+    one_line_error(run("textgen", "train", str(corpus), "--out", out,
+                       "--adaptive-softmax", "3"), "level='word'")  # fmt: skip
+
+
 def test_help_is_complete():
     r = run("--help")
     assert r.returncode == 0 and "textgen" in r.stdout and "quickstart" in r.stdout

@@ -111,6 +111,22 @@ def test_word_lm_on_ptb_beats_the_unigram_entropy(tmp_path):
     assert text.startswith("the company") and len(text.split()) > 2
 
 
+def test_word_lm_with_adaptive_softmax_learns_and_round_trips(tmp_path):
+    train = real("ptb/ptb.train.txt").read_text(encoding="utf-8")[:300_000]
+    val = real("ptb/ptb.valid.txt").read_text(encoding="utf-8")[:30_000]
+    gen = TextGenerator(level="word", hidden_size=64, num_layers=1, bptt=20, tie_weights=True,
+                        adaptive_softmax=(500, 2000))  # fmt: skip
+    gen.fit(train, val, out=tmp_path / "m", **{**FAST, "max_steps": 150, "lr": 1e-2})
+    assert gen.tokenizer.vocab_size > 2000
+    h1 = unigram_entropy(gen.tokenizer.encode(train))
+    m = gen.evaluate(val)
+    assert m["loss"] < h1, (m, h1)
+    back = TextGenerator.load(tmp_path / "m")
+    assert back.model.config.adaptive_cutoffs == (500, 2000)
+    assert back.evaluate(val)["loss"] == pytest.approx(m["loss"], rel=1e-6)
+    assert back.generate("the company", 8, seed=1) == gen.generate("the company", 8, seed=1)
+
+
 def test_untrained_and_invalid_use_are_clear_errors():
     with pytest.raises(ValueError, match="not trained"):
         TextGenerator().generate("x")

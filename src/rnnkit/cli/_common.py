@@ -45,6 +45,20 @@ MONITOR = typer.Option(
 )
 
 
+def number_list(
+    text: str | None, option: str, cast: Callable[[str], Any], example: str
+) -> list | None:
+    """``"0.9,1.0,1.1"`` -> ``[0.9, 1.0, 1.1]`` (``cast`` each), ``None`` stays ``None``."""
+    if text is None:
+        return None
+    try:
+        return [cast(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ValueError(
+            f"expected {option} as numbers joined by commas ({example}), got {text!r}"
+        ) from None
+
+
 def callbacks(monitor_gradients: int, out: Any) -> list:
     """The Lightning callbacks the shared options ask for (``--monitor-gradients``)."""
     if not monitor_gradients:

@@ -32,17 +32,6 @@ def _decoding(beam: int, lexicon: Path | None, lm: Path | None, lm_weight: float
     return out
 
 
-def _speeds(text: str | None) -> list[float] | None:
-    if text is None:
-        return None
-    try:
-        return [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise ValueError(
-            f"expected --speed-perturb as numbers joined by commas (0.9,1.0,1.1), got {text!r}"
-        ) from None
-
-
 @app.command()
 @C.train_options(lr=3e-3, lr_help="Peak learning rate.")
 def train(
@@ -83,7 +72,8 @@ def train(
                                num_layers=num_layers, conv_channels=conv_channels,
                                subsample=subsample, dropout=dropout, n_mels=n_mels,
                                sample_rate=sample_rate, spec_augment=spec_augment,
-                               speed_perturb=_speeds(speed_perturb),
+                               speed_perturb=C.number_list(speed_perturb, "--speed-perturb", float,
+                                                           "0.9,1.0,1.1"),
                                dynamic_range_db=dynamic_range_db)  # fmt: skip
     rec.fit(
         items,

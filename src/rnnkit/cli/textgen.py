@@ -32,6 +32,9 @@ def train(
     embedding_dropout: float = typer.Option(0.0, help="Drop whole words from the embedding."),
     output_dropout: float = typer.Option(0.0, help="Locked dropout before the output layer."),
     tie_weights: bool = typer.Option(False, help="Share embedding and output weights."),
+    adaptive_softmax: str = typer.Option(
+        None, help="Word level: adaptive softmax cutoffs, e.g. 2000,6000 (faster training)."
+    ),
     bptt: int = typer.Option(64, help="Tokens per truncated-BPTT window."),
     stateful: bool = typer.Option(True, help="Carry the hidden state across windows."),
     val_fraction: float = typer.Option(0.1, help="Last fraction of a single text held out."),
@@ -56,7 +59,9 @@ def train(
                             dropout=dropout, recurrent_dropout=recurrent_dropout,
                             weight_drop=weight_drop, zoneout=zoneout,
                             embedding_dropout=embedding_dropout, output_dropout=output_dropout,
-                            tie_weights=tie_weights, bptt=bptt, stateful=stateful)  # fmt: skip
+                            tie_weights=tie_weights, bptt=bptt, stateful=stateful,
+                            adaptive_softmax=C.number_list(adaptive_softmax, "--adaptive-softmax",
+                                                           int, "2000,6000"))  # fmt: skip
     gen.fit(train_text, val_text, out=out, resume=run.resume, callbacks=run.callbacks,
             **run.options)  # fmt: skip
     if not run.main:

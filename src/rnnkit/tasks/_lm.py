@@ -4,11 +4,18 @@
 optionally with the output layer tied to the embedding (Press & Wolf 2017; Inan et al.
 2017) and embedding dropout that drops whole words (Gal & Ghahramani 2016, section 4.2;
 as in AWD-LSTM, Merity et al. 2017).
+
+With ``adaptive_cutoffs`` the output layer is an adaptive softmax (Grave et al. 2017):
+the frequent words and one entry per rare-word cluster share one softmax, and a word in a
+cluster costs that cluster's softmax only when it is the target. Training then skips most
+of the vocabulary-sized matrix product that dominates a word model's step; the model is
+still a normalized distribution over the whole vocabulary, so its perplexity is exact.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,9 +44,18 @@ class LMConfig:
     embedding_dropout: float = 0.0  # whole words (rows of the embedding)
     output_dropout: float = 0.0  # locked: one mask per sequence, before the output layer
     tie_weights: bool = False
+    adaptive_cutoffs: tuple[int, ...] | None = None  # ids must be frequency-ordered
     impl: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.adaptive_cutoffs is not None:
+            cuts = tuple(int(c) for c in self.adaptive_cutoffs)
+            if not cuts or cuts[0] < 1 or any(b <= a for a, b in itertools.pairwise(cuts)):
+                raise ValueError(
+                    "adaptive_cutoffs must be increasing positive token counts, e.g. "
+                    f"(2000, 6000), got {self.adaptive_cutoffs!r}"
+                )
+            object.__setattr__(self, "adaptive_cutoffs", cuts)
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {sorted(CELLS)}, got {self.cell!r}")
         if self.vocab_size < 2:
@@ -75,7 +91,10 @@ class LanguageModel(nn.Module):
         if c.layer_norm:
             options["layer_norm"] = True
         self.rnn = CELLS[c.cell](c.embed_dim, c.hidden_size, c.num_layers, **options)
-        self.head = nn.Linear(c.hidden_size, c.vocab_size)
+        if c.adaptive_cutoffs is None:
+            self.head: nn.Module = nn.Linear(c.hidden_size, c.vocab_size)
+        else:
+            self.head = AdaptiveSoftmax(c.hidden_size, c.vocab_size, c.adaptive_cutoffs)
         if c.tie_weights:
             self.head.weight = self.embedding.weight
         nn.init.normal_(self.embedding.weight, std=0.1 if not c.tie_weights else 0.05)
@@ -88,19 +107,105 @@ class LanguageModel(nn.Module):
             weight = weight * keep.bernoulli_(1 - p).div_(1 - p)
         return F.embedding(x, weight)
 
+    @property
+    def adaptive(self) -> bool:
+        return isinstance(self.head, AdaptiveSoftmax)
+
     def forward(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
-        """``x (B, T)`` token ids -> ``(logits (B, T, V), state)``."""
+        """``x (B, T)`` token ids -> ``(logits (B, T, V), state)``.
+
+        With an adaptive softmax the "logits" are log-probabilities (a softmax leaves them
+        unchanged), except in training mode, where the output is the last layer's features
+        ``(B, T, H)`` and :meth:`loss` applies the adaptive softmax to them.
+        """
         out, state = self.rnn(self._embed(x), state)
         p = self.config.output_dropout
         if self.training and p > 0:
             mask = out.new_empty(out.shape[0], 1, out.shape[2]).bernoulli_(1 - p).div_(1 - p)
             out = out * mask
+        if self.training and self.adaptive:
+            return out, state
         return self.head(out), state
+
+    def loss(self, output: Tensor, y: Tensor) -> tuple[Tensor, int]:
+        """The training loss of :meth:`forward`'s output: :func:`lm_loss`, or the adaptive
+        softmax's in training mode."""
+        if self.training and self.adaptive:
+            return self.head.loss(output, y)
+        return lm_loss(output, y)
 
     def step(self, token: Tensor, state: Any = None) -> tuple[Tensor, Any]:
         """One token per sequence ``(B,)`` -> ``(logits (B, V), state)`` (streaming)."""
         y, state = self.rnn.step(F.embedding(token, self.embedding.weight), state)
         return self.head(y), state
+
+
+class AdaptiveSoftmax(nn.Module):
+    """Adaptive softmax (Grave et al. 2017) over frequency-ordered ids, tieable.
+
+    Ids below ``cutoffs[0]`` (the frequent words) and one entry per cluster
+    ``[cutoffs[k], cutoffs[k+1])`` (the last ends at ``vocab_size``) form the head softmax;
+    ``log p(w) = log p_head(cluster of w) + log p_cluster(w)`` for a word in a cluster.
+    Unlike :class:`torch.nn.AdaptiveLogSoftmaxWithLoss`, every word keeps a full-width row
+    in ``weight`` (``(vocab_size, hidden)``, like a linear layer's), so it can be the
+    embedding itself; the saving comes from computing a cluster only for its own targets.
+    """
+
+    def __init__(self, hidden_size: int, vocab_size: int, cutoffs: tuple[int, ...]) -> None:
+        super().__init__()
+        if cutoffs[-1] >= vocab_size:
+            raise ValueError(
+                f"adaptive_cutoffs {list(cutoffs)} need a vocabulary of more than "
+                f"{cutoffs[-1]} tokens, got {vocab_size}; lower the cutoffs or drop them"
+            )
+        self.bounds = (*cutoffs, vocab_size)
+        linear = nn.Linear(hidden_size, vocab_size)  # the usual initialisation
+        self.weight, self.bias = linear.weight, linear.bias
+        self.cluster = nn.Linear(hidden_size, len(cutoffs))
+
+    def _head(self, h: Tensor) -> Tensor:
+        """Log-probabilities of the frequent words then of each cluster, ``(..., c0 + K)``."""
+        c0 = self.bounds[0]
+        logits = torch.cat([F.linear(h, self.weight[:c0], self.bias[:c0]), self.cluster(h)], -1)
+        return _wide(logits).log_softmax(-1)
+
+    def _tail(self, h: Tensor, k: int) -> Tensor:
+        lo, hi = self.bounds[k], self.bounds[k + 1]
+        return _wide(F.linear(h, self.weight[lo:hi], self.bias[lo:hi]))
+
+    def forward(self, h: Tensor) -> Tensor:
+        """Log-probabilities of every token, ``(..., vocab_size)``."""
+        head = self._head(h)
+        c0 = self.bounds[0]
+        parts = [head[..., :c0]]
+        for k in range(len(self.bounds) - 1):
+            parts.append(head[..., c0 + k, None] + self._tail(h, k).log_softmax(-1))
+        return torch.cat(parts, -1)
+
+    def loss(self, h: Tensor, y: Tensor) -> tuple[Tensor, int]:
+        """Mean negative log-likelihood of the targets ``y`` (``-100`` ignored) and their
+        number; each cluster's softmax runs only on the rows whose target is in it."""
+        h, y = h.reshape(-1, h.shape[-1]), y.reshape(-1)
+        keep = y != -100
+        if not bool(keep.all()):
+            h, y = h[keep], y[keep]
+        bounds = torch.tensor(self.bounds[:-1], device=y.device)
+        which = torch.bucketize(y, bounds, right=True)  # 0: a frequent word, k: cluster k
+        c0 = self.bounds[0]
+        head_target = torch.where(which == 0, y, c0 + which - 1)
+        nll = -self._head(h).gather(1, head_target[:, None]).squeeze(1)
+        for k in range(len(self.bounds) - 1):
+            rows = (which == k + 1).nonzero().squeeze(1)
+            if rows.numel():
+                part = F.cross_entropy(self._tail(h[rows], k), y[rows] - self.bounds[k],
+                                       reduction="none")  # fmt: skip
+                nll = nll.index_add(0, rows, part)
+        return nll.mean(), int(y.numel())
+
+
+def _wide(t: Tensor) -> Tensor:
+    """Half-precision scores (autocast) in float32 for the softmax; others as they are."""
+    return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
 
 
 def lm_loss(logits: Tensor, y: Tensor) -> tuple[Tensor, int]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,10 @@ class TextGenerator:
         embedding_dropout: drop whole words from the embedding (AWD-LSTM).
         output_dropout: locked dropout on the last layer's output.
         tie_weights: share the embedding with the output layer.
+        adaptive_softmax: word level only: cutoffs such as ``(2000, 6000)`` make the output
+            layer an adaptive softmax (Grave et al. 2017) with the most frequent 2,000 words
+            in its head and two clusters of rarer ones, which cuts the cost of a training
+            step on a large vocabulary; evaluation still scores the full distribution.
         bptt: tokens per training window.
         stateful: carry the hidden state across windows (truncated BPTT).
         min_freq, max_vocab: word-level vocabulary limits; bpe_vocab_size for BPE.
@@ -65,13 +69,19 @@ class TextGenerator:
                  input_dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  weight_drop: float = 0.0, zoneout: float = 0.0, layer_norm: bool = False,
                  embedding_dropout: float = 0.0, output_dropout: float = 0.0,
-                 tie_weights: bool = False, bptt: int = 64, stateful: bool = True,
+                 tie_weights: bool = False, adaptive_softmax: Sequence[int] | None = None,
+                 bptt: int = 64, stateful: bool = True,
                  min_freq: int = 1, max_vocab: int | None = None, bpe_vocab_size: int = 1024,
                  impl: str = "auto") -> None:  # fmt: skip
         if level not in LEVELS:
             raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
         if bptt < 1:
             raise ValueError(f"bptt must be positive, got {bptt}")
+        if adaptive_softmax is not None and level != "word":
+            raise ValueError(
+                "adaptive_softmax needs level='word' (its clusters follow the word "
+                f"vocabulary's frequency order), got level={level!r}"
+            )
         self.level, self.bptt, self.stateful = level, bptt, stateful
         self.tokenizer_options = {"char": {}, "word": {"min_freq": min_freq, "max_size": max_vocab},
                                   "bpe": {"vocab_size": bpe_vocab_size}}[level]  # fmt: skip
@@ -82,6 +92,7 @@ class TextGenerator:
             "weight_drop": weight_drop, "zoneout": zoneout, "layer_norm": layer_norm,
             "embedding_dropout": embedding_dropout, "output_dropout": output_dropout,
             "tie_weights": tie_weights, "impl": impl,
+            "adaptive_cutoffs": tuple(adaptive_softmax) if adaptive_softmax else None,
         }  # fmt: skip
         LMConfig(vocab_size=2, **self.model_options)  # validate the options now
         self.tokenizer: Any = None
@@ -121,7 +132,7 @@ class TextGenerator:
         if self.model is None or not resume:
             self.model = LanguageModel(LMConfig(self.tokenizer.vocab_size, **self.model_options))
         self.train_config = cfg
-        task = RecurrentTask(self.model, lm_loss, cfg, stateful=self.stateful)
+        task = RecurrentTask(self.model, self.model.loss, cfg, stateful=self.stateful)
         train = _stream_batches(train_ids, cfg.batch_size, self.bptt, self.stateful, cfg.seed)
         val = None
         if val_ids is not None and val_ids.numel() > 2:
