@@ -32,13 +32,18 @@ def corpus(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def trained(corpus, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("model")
-    r = run("textgen", "train", str(corpus), "--out", str(out), "--max-steps", "60", *TINY)
+    r = run("textgen", "train", str(corpus), "--out", str(out), "--max-steps", "60",
+            "--weight-decay", "0.05", *TINY)  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "model written to" in r.stdout
     return out
 
 
 def test_train_writes_a_model_directory(trained):
+    import json
+
+    config = json.loads((trained / "config.json").read_text())
+    assert config["train"]["weight_decay"] == 0.05  # the shared option reaches the trainer
     names = {p.name for p in trained.iterdir()}
     assert {"config.json", "model.safetensors", "metrics.json", "last.ckpt"} <= names
     assert list((trained / "logs").glob("version_*/metrics.csv"))
@@ -181,6 +186,8 @@ def test_help_is_complete():
         "--max-steps",
         "--batch-size",
         "--lr",
+        "--weight-decay",
+        "--adaptive-softmax",
         "--seed",
         "--devices",
         "--resume",

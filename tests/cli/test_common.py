@@ -14,7 +14,8 @@ from rnnkit.cli import classify, forecast, speech, textgen, translate
 
 SHARED = {"--max-time", "--max-epochs", "--max-steps", "--batch-size", "--lr", "--seed",
           "--devices", "--strategy", "--accelerator", "--progress", "--val-every",
-          "--clip-grad-norm", "--clip-grad-value", "--monitor-gradients"}  # fmt: skip
+          "--clip-grad-norm", "--clip-grad-value", "--monitor-gradients",
+          "--weight-decay"}  # fmt: skip
 APPS = {"textgen": textgen.app, "classify": classify.app, "forecast": forecast.app,
         "speech": speech.app, "translate": translate.app}  # fmt: skip
 
@@ -38,6 +39,18 @@ def test_task_defaults_stay_per_task():
                   "translate": 2e-3}  # fmt: skip
     assert _train_params(translate.app)["--batch-size"].default == 64
     assert _train_params(textgen.app)["--batch-size"].default == 32
+    decay = {t: _train_params(a)["--weight-decay"].default for t, a in APPS.items()}
+    # None: TrainConfig's default (0.0); classify keeps its own 0.01
+    assert decay == {"textgen": None, "classify": 0.01, "forecast": None, "speech": None,
+                     "translate": None}  # fmt: skip
+
+
+def test_number_lists_parse_or_say_what_is_wrong():
+    assert C.number_list("2000, 6000", "--x", int, "1,2") == [2000, 6000]
+    assert C.number_list("0.9,1.1,", "--x", float, "1,2") == [0.9, 1.1]
+    assert C.number_list(None, "--x", int, "1,2") is None
+    with pytest.raises(ValueError, match=r"expected --x as numbers joined by commas \(1,2\)"):
+        C.number_list("2000;6000", "--x", int, "1,2")
 
 
 def _toy_app(seen: dict, **defaults) -> typer.Typer:

@@ -101,11 +101,12 @@ class Run:
 
 def train_options(
     *, lr: float = 2e-3, lr_help: str | None = None, batch_size: int = 32,
-    batch_help: str | None = None, resume: bool = True,
+    batch_help: str | None = None, resume: bool = True, weight_decay: float | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:  # fmt: skip
     """Decorator for a task's ``train(..., out, run: Run)``: adds the shared options (time and
-    step limits, batch size, learning rate, seed, devices, clipping, gradient monitor, ...)
-    with this task's defaults; ``resume=False`` for a task that cannot continue a run."""
+    step limits, batch size, learning rate, weight decay, seed, devices, clipping, gradient
+    monitor, ...) with this task's defaults (``weight_decay=None``: TrainConfig's);
+    ``resume=False`` for a task that cannot continue a run."""
     shared: dict[str, tuple[Any, Any]] = {  # name: (type, typer option)
         "max_time": (str, MAX_TIME),
         "max_epochs": (int, MAX_EPOCHS),
@@ -113,6 +114,8 @@ def train_options(
         "batch_size": (int, typer.Option(batch_size, "--batch-size",
                                          help=batch_help or BATCH_SIZE.help)),
         "lr": (float, typer.Option(lr, "--lr", help=lr_help or LR.help)),
+        "weight_decay": (float, typer.Option(weight_decay, "--weight-decay",
+                                             help="AdamW (decoupled) weight decay.")),
         "seed": (int, SEED),
         "devices": (str, DEVICES),
         "strategy": (str, STRATEGY),

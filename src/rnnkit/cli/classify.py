@@ -30,7 +30,7 @@ def _read(data: str, split: str, text_col, label_col, fmt: str, encoding: str):
 
 
 @app.command()
-@C.train_options(resume=False)
+@C.train_options(resume=False, weight_decay=0.01)
 def train(
     data: str = typer.Argument(
         ..., help="CSV/TSV/JSONL file, 'label text' lines (SST-2), a folder per class, or sst2."
@@ -66,7 +66,6 @@ def train(
     early_stopping: int = typer.Option(
         None, help="Stop after N validations without a better validation accuracy."
     ),
-    weight_decay: float = typer.Option(0.01, help="AdamW weight decay."),
     encoding: str = C.ENCODING,
     run: C.Run = None,
 ) -> None:
@@ -88,7 +87,7 @@ def train(
                          recurrent_dropout=recurrent_dropout, weight_drop=weight_drop,
                          class_weights=class_weights, pretrained=pretrained,
                          lr_decay=lr_decay, gradual_unfreeze=gradual_unfreeze)  # fmt: skip
-    options = {**run.options, "weight_decay": weight_decay}
+    options = dict(run.options)
     if early_stopping is not None:
         options["early_stopping"] = early_stopping
     clf.fit(texts, labels, *val_data, out=out, callbacks=run.callbacks, **options)
