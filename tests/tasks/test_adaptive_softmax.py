@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnkit.tasks._lm import AdaptiveSoftmax, LanguageModel, LMConfig
+from rnnkit.tasks.textgen import TextGenerator
 
 
 @pytest.fixture
@@ -77,3 +78,7 @@ def test_bad_cutoffs_are_clear_errors():
         LMConfig(vocab_size=40, adaptive_cutoffs=())
     with pytest.raises(ValueError, match="vocabulary of more than 50"):
         LanguageModel(LMConfig(vocab_size=40, adaptive_cutoffs=(10, 50)))
+    with pytest.raises(ValueError, match="increasing"):
+        TextGenerator(level="word", adaptive_softmax=[])  # empty is an error, not "off"
+    with pytest.raises(ValueError, match="level='word'"):
+        TextGenerator(level="char", adaptive_softmax=[10])

@@ -69,10 +69,10 @@ class TextGenerator:
                  input_dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  weight_drop: float = 0.0, zoneout: float = 0.0, layer_norm: bool = False,
                  embedding_dropout: float = 0.0, output_dropout: float = 0.0,
-                 tie_weights: bool = False, adaptive_softmax: Sequence[int] | None = None,
-                 bptt: int = 64, stateful: bool = True,
+                 tie_weights: bool = False, bptt: int = 64, stateful: bool = True,
                  min_freq: int = 1, max_vocab: int | None = None, bpe_vocab_size: int = 1024,
-                 impl: str = "auto") -> None:  # fmt: skip
+                 impl: str = "auto", adaptive_softmax: Sequence[int] | None = None,
+                 ) -> None:  # fmt: skip
         if level not in LEVELS:
             raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
         if bptt < 1:
@@ -92,7 +92,7 @@ class TextGenerator:
             "weight_drop": weight_drop, "zoneout": zoneout, "layer_norm": layer_norm,
             "embedding_dropout": embedding_dropout, "output_dropout": output_dropout,
             "tie_weights": tie_weights, "impl": impl,
-            "adaptive_cutoffs": tuple(adaptive_softmax) if adaptive_softmax else None,
+            "adaptive_cutoffs": None if adaptive_softmax is None else tuple(adaptive_softmax),
         }  # fmt: skip
         LMConfig(vocab_size=2, **self.model_options)  # validate the options now
         self.tokenizer: Any = None
