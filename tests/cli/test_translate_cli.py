@@ -51,7 +51,7 @@ def model(files, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("model")
     r = run("translate", "train", "--src", str(files / "train.de"), "--tgt",
             str(files / "train.en.gz"), "--valid-src", str(files / "valid.de"), "--valid-tgt",
-            str(files / "valid.en"), "--out", str(out), "--max-steps", "120", "--lr", "1e-2",
+            str(files / "valid.en"), "--out", str(out), "--max-steps", "200", "--lr", "1e-2",
             "--dropout", "0", *TINY)  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "model written to" in r.stdout
