@@ -136,6 +136,20 @@ def test_untrained_and_invalid_use_are_clear_errors():
         TextGenerator().fit("   \n ", "abc", max_steps=1, progress=False)
     with pytest.raises(ValueError, match="unknown training options"):
         TextGenerator().fit("abcdefgh" * 100, max_step=3)
+    with pytest.raises(ValueError, match="embedding_init_std"):
+        TextGenerator(embedding_init_std=0.0)
+
+
+@pytest.mark.parametrize(
+    ("options", "std"),
+    [({"level": "char"}, 1.0), ({"level": "char", "tie_weights": True}, 0.05),
+     ({"level": "word"}, 0.1), ({"level": "char", "embedding_init_std": 0.3}, 0.3)],
+)  # fmt: skip
+def test_embedding_initial_spread_follows_level_and_tying(options, std):
+    gen = TextGenerator(hidden_size=64, num_layers=1, **options)
+    text = "the quick brown fox jumps over the lazy dog, " * 40 + "".join(map(chr, range(48, 123)))
+    gen.fit(text, max_steps=1, lr=1e-9, warmup_steps=1, progress=False)
+    assert gen.model.embedding.weight.std().item() == pytest.approx(std, rel=0.15)
 
 
 FROZEN = Path(__file__).parent.parent / "assets" / "textgen_v1"

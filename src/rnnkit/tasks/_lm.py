@@ -35,6 +35,7 @@ class LMConfig:
     hidden_size: int = 256
     num_layers: int = 2
     embedding_size: int | None = None  # None: hidden_size
+    embedding_init_std: float | None = None  # None: 0.05 tied, 0.1 untied
     dropout: float = 0.0  # between layers
     input_dropout: float = 0.0
     recurrent_dropout: float = 0.0
@@ -64,6 +65,10 @@ class LMConfig:
             raise ValueError(
                 "tie_weights needs embedding_size == hidden_size, got "
                 f"{self.embedding_size} and {self.hidden_size}"
+            )
+        if self.embedding_init_std is not None and not self.embedding_init_std > 0:
+            raise ValueError(
+                f"embedding_init_std must be positive, got {self.embedding_init_std!r}"
             )
         for name in ("embedding_dropout", "output_dropout"):
             p = getattr(self, name)
@@ -97,7 +102,10 @@ class LanguageModel(nn.Module):
             self.head = AdaptiveSoftmax(c.hidden_size, c.vocab_size, c.adaptive_cutoffs)
         if c.tie_weights:
             self.head.weight = self.embedding.weight
-        nn.init.normal_(self.embedding.weight, std=0.1 if not c.tie_weights else 0.05)
+        std = c.embedding_init_std
+        if std is None:
+            std = 0.05 if c.tie_weights else 0.1
+        nn.init.normal_(self.embedding.weight, std=std)
 
     def _embed(self, x: Tensor) -> Tensor:
         weight = self.embedding.weight
