@@ -145,3 +145,37 @@ def test_a_killed_run_resumes_from_its_periodic_checkpoint(tmp_path):
     assert trainer.global_step == 24
     for (name, a), b in zip(whole.model.state_dict().items(), again.model.state_dict().values()):
         torch.testing.assert_close(b, a, rtol=0, atol=1e-6, msg=name)
+
+
+def test_a_new_run_never_restores_an_older_runs_best_checkpoint(tmp_path):
+    from rnnkit.train import finish
+
+    val = FixedBatches(StreamWindows(batchify(TEXT_IDS[:800], 4), 16))
+    old = RecurrentTask(_model(seed=1), lm_loss, _cfg(max_steps=6, val_every=3), stateful=True)
+    fit(old, _batches(TEXT_IDS), val, tmp_path)
+    assert (tmp_path / "checkpoints" / "best.ckpt").is_file()
+    # The next run does not validate: nothing of its own to restore, so finish() must
+    # leave its trained weights alone.
+    new = RecurrentTask(_model(seed=2), lm_loss, _cfg(max_steps=4), stateful=True)
+    fit(new, _batches(TEXT_IDS), None, tmp_path)
+    trained = {k: v.clone() for k, v in new.model.state_dict().items()}
+    finish(new, new.trainer, tmp_path, restore_best=True)
+    for k, v in new.model.state_dict().items():
+        assert torch.equal(v, trained[k]), k
+
+
+def test_a_run_stopping_between_validations_validates_its_final_weights(tmp_path):
+    from rnnkit.train import finish
+
+    val = FixedBatches(StreamWindows(batchify(TEXT_IDS[:800], 4), 16))
+    task = RecurrentTask(_model(), lm_loss, _cfg(max_steps=7, val_every=5), stateful=True)
+    trainer = fit(task, _batches(TEXT_IDS), val, tmp_path)
+    assert [h["step"] for h in task.history] == [5.0, 7.0]
+    final = {k: v.clone() for k, v in task.model.state_dict().items()}
+    metrics = finish(task, trainer, tmp_path, restore_best=True)
+    assert metrics["best_val_loss"] == min(h["val_loss"] for h in task.history)
+    # Still learning at step 7, so the final weights are the best and must be the ones kept
+    # (before, the step-5 weights were restored: the last two steps were lost).
+    assert task.history[1]["val_loss"] < task.history[0]["val_loss"]
+    for k, v in task.model.state_dict().items():
+        assert torch.equal(v, final[k]), k

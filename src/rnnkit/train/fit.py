@@ -79,6 +79,11 @@ def fit(
         ckpt_path = out / "last.ckpt"
         if not ckpt_path.is_file():
             raise ValueError(f"--resume: no {ckpt_path} to resume from; train without --resume")
+    else:
+        # A new run in an old directory: an earlier run's best checkpoint must not be taken
+        # for this run's (finish() restores it, and a run stopped by max_time before its
+        # first validation writes none of its own).
+        (out / "checkpoints" / "best.ckpt").unlink(missing_ok=True)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     task.train_batches = train
     callbacks = list(callbacks or [])
@@ -122,7 +127,27 @@ def fit(
     )
     trainer.fit(task, train_dataloaders=train, val_dataloaders=val, ckpt_path=ckpt_path)
     trainer.save_checkpoint(out / "last.ckpt")
+    if val is not None and task.stopped_reason is None and trainer.global_step > 0:
+        _validate_the_end(task, trainer, val, out)
     return trainer
+
+
+def _validate_the_end(task: RecurrentTask, trainer: L.Trainer, val: Any, out: Path) -> None:
+    """Make the final weights a candidate for the best checkpoint.
+
+    Lightning validates on its schedule only, so a run that stops on ``max_time`` or
+    ``max_steps`` between two validations would otherwise be represented by its last
+    validated weights, losing its final stretch (with a cosine schedule, the best one).
+    """
+    if task.history and task.history[-1]["step"] >= trainer.global_step:
+        return  # the schedule already validated the final weights
+    earlier = [h["val_loss"] for h in task.history]
+    trainer.validate(task, dataloaders=val, verbose=False)
+    if len(task.history) == len(earlier):
+        return
+    final = task.history[-1]["val_loss"]
+    if not earlier or final <= min(earlier):
+        trainer.save_checkpoint(out / "checkpoints" / "best.ckpt")
 
 
 def finish(task: RecurrentTask, trainer: L.Trainer, out: str | Path,

@@ -17,6 +17,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.trainer.states import TrainerFn
 from torch import Tensor, nn
 
 from .batches import Batches
@@ -196,8 +197,8 @@ class RecurrentTask(L.LightningModule):
                 "time": time.perf_counter() - (self._t_start or time.perf_counter()),
             }
         )
-        if self.guard is None or self.trainer.sanity_checking:
-            return
+        if self.guard is None or self.trainer.sanity_checking or not self._fitting():
+            return  # (fit() validates the final weights once more, after training)
         reason, is_best = self.guard.check_val(val)
         if self._agree(reason is not None):
             self._rollback(self._best or self._recent, reason or "another rank diverged")
@@ -205,6 +206,9 @@ class RecurrentTask(L.LightningModule):
             self._best = self._snapshot()
 
     # ------------------------------------------------------------------ guard
+    def _fitting(self) -> bool:
+        return self.trainer.state.fn == TrainerFn.FITTING
+
     def _agree(self, flag: bool) -> bool:
         """Under DDP every rank takes the same decision: act if any rank flags."""
         if self.trainer.world_size == 1:
