@@ -179,3 +179,22 @@ def test_a_run_stopping_between_validations_validates_its_final_weights(tmp_path
     assert task.history[1]["val_loss"] < task.history[0]["val_loss"]
     for k, v in task.model.state_dict().items():
         assert torch.equal(v, final[k]), k
+
+
+def test_resume_after_a_final_validation_equals_an_uninterrupted_run(tmp_path):
+    val = FixedBatches(StreamWindows(batchify(TEXT_IDS[:800], 4), 16))
+    whole = RecurrentTask(_model(), lm_loss, _cfg(max_steps=24, val_every=5), stateful=True)
+    fit(whole, _batches(TEXT_IDS), val, tmp_path / "whole")
+
+    first = Interrupted(_model(), lm_loss, _cfg(max_steps=24, val_every=5), stateful=True)
+    first.stop_at = 12  # stops between validations: fit() validates step 12 at the end
+    fit(first, _batches(TEXT_IDS), val, tmp_path / "split")
+    assert [h["step"] for h in first.history] == [5.0, 10.0, 12.0]
+    second = RecurrentTask(_model(seed=123), lm_loss, _cfg(max_steps=24, val_every=5),
+                           stateful=True)  # fmt: skip
+    fit(second, _batches(TEXT_IDS), val, tmp_path / "split", resume=True)
+    for (name, a), b in zip(whole.model.state_dict().items(), second.model.state_dict().values()):
+        torch.testing.assert_close(b, a, rtol=0, atol=1e-6, msg=name)
+    best_whole = min(h["val_loss"] for h in whole.history)
+    best_split = min(h["val_loss"] for h in first.history + second.history)
+    assert best_split <= best_whole + 1e-6

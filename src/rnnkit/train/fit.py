@@ -141,13 +141,25 @@ def _validate_the_end(task: RecurrentTask, trainer: L.Trainer, val: Any, out: Pa
     """
     if task.history and task.history[-1]["step"] >= trainer.global_step:
         return  # the schedule already validated the final weights
+    n = len(task.history)
+    # The best so far: this run's validations and, after --resume, the earlier segments'
+    # (the checkpoint callback's restored score; our history starts empty on resume).
     earlier = [h["val_loss"] for h in task.history]
+    for cb in trainer.checkpoint_callbacks:
+        if getattr(cb, "monitor", None) == "val_loss" and cb.best_model_score is not None:
+            earlier.append(float(cb.best_model_score))
     trainer.validate(task, dataloaders=val, verbose=False)
-    if len(task.history) == len(earlier):
+    if len(task.history) == n:
         return
     final = task.history[-1]["val_loss"]
     if not earlier or final <= min(earlier):
-        trainer.save_checkpoint(out / "checkpoints" / "best.ckpt")
+        best = out / "checkpoints" / "best.ckpt"
+        trainer.save_checkpoint(best)
+        for cb in trainer.checkpoint_callbacks:  # so that a resumed run knows this best
+            if getattr(cb, "monitor", None) == "val_loss":
+                cb.best_model_score = torch.tensor(final)
+                cb.best_model_path = str(best)
+        trainer.save_checkpoint(out / "last.ckpt")
 
 
 def finish(task: RecurrentTask, trainer: L.Trainer, out: str | Path,
