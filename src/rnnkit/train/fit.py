@@ -60,6 +60,11 @@ def _loggers(out: Path) -> list:
     return loggers
 
 
+def best_checkpoint(out: str | Path) -> Path:
+    """Where a run in ``out`` keeps its weights with the best validation loss."""
+    return Path(out) / "checkpoints" / "best.ckpt"
+
+
 def fit(
     task: RecurrentTask,
     train: Batches,
@@ -83,14 +88,15 @@ def fit(
         # A new run in an old directory: an earlier run's best checkpoint must not be taken
         # for this run's (finish() restores it, and a run stopped by max_time before its
         # first validation writes none of its own).
-        (out / "checkpoints" / "best.ckpt").unlink(missing_ok=True)
+        best_checkpoint(out).unlink(missing_ok=True)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     task.train_batches = train
     callbacks = list(callbacks or [])
     if val is not None:
         callbacks.append(
-            ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_loss",
-                            mode="min", save_top_k=1, save_last=False, enable_version_counter=False)
+            ModelCheckpoint(dirpath=best_checkpoint(out).parent, filename="best",
+                            monitor="val_loss", mode="min", save_top_k=1, save_last=False,
+                            enable_version_counter=False)
         )  # fmt: skip
         if cfg.early_stopping:
             callbacks.append(EarlyStopping("val_loss", patience=cfg.early_stopping, mode="min"))
@@ -144,21 +150,21 @@ def _validate_the_end(task: RecurrentTask, trainer: L.Trainer, val: Any, out: Pa
     n = len(task.history)
     # The best so far: this run's validations and, after --resume, the earlier segments'
     # (the checkpoint callback's restored score; our history starts empty on resume).
+    watchers = [
+        cb for cb in trainer.checkpoint_callbacks if getattr(cb, "monitor", None) == "val_loss"
+    ]
     earlier = [h["val_loss"] for h in task.history]
-    for cb in trainer.checkpoint_callbacks:
-        if getattr(cb, "monitor", None) == "val_loss" and cb.best_model_score is not None:
-            earlier.append(float(cb.best_model_score))
+    earlier += [float(cb.best_model_score) for cb in watchers if cb.best_model_score is not None]
     trainer.validate(task, dataloaders=val, verbose=False)
     if len(task.history) == n:
         return
     final = task.history[-1]["val_loss"]
     if not earlier or final <= min(earlier):
-        best = out / "checkpoints" / "best.ckpt"
+        best = best_checkpoint(out)
         trainer.save_checkpoint(best)
-        for cb in trainer.checkpoint_callbacks:  # so that a resumed run knows this best
-            if getattr(cb, "monitor", None) == "val_loss":
-                cb.best_model_score = torch.tensor(final)
-                cb.best_model_path = str(best)
+        for cb in watchers:  # so that a resumed run knows this best
+            cb.best_model_score = torch.tensor(final)
+            cb.best_model_path = str(best)
         trainer.save_checkpoint(out / "last.ckpt")
 
 
@@ -173,7 +179,7 @@ def finish(task: RecurrentTask, trainer: L.Trainer, out: str | Path,
     every task reports: ``train_steps``, ``history``, ``guard_rollbacks``, ``best_val_loss``
     (when validated) and ``stopped_reason`` (when the guard stopped the run).
     """
-    best = Path(out) / "checkpoints" / "best.ckpt"
+    best = best_checkpoint(out)
     if restore_best and best.is_file() and task.stopped_reason is None:
         state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
         task.model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
