@@ -43,6 +43,8 @@ def train(train_items, budget: float, args, streaming: bool = False, out: Path |
     rec = rnnkit.SpeechRecognizer(streaming=streaming, hidden_size=args.hidden,
                                   num_layers=args.layers, conv_channels=args.channels,
                                   dropout=args.dropout, speed_perturb=args.speed,
+                                  n_mels=args.n_mels,
+                                  cepstral_smoothing=args.ceps,
                                   spec_augment=masks, dynamic_range_db=floor)  # fmt: skip
     t = time.perf_counter()
     rec.fit(train_items, out=out, connected=args.connected, max_time=budget,
@@ -75,7 +77,7 @@ def part_loso(items, args) -> dict:
     res = {}
     for speaker in args.speakers:
         train_items, test_items = fsdd_split(items, f"speaker:{speaker}")
-        rec, secs = train(train_items, args.budget, args)
+        rec, secs = train(train_items, args.budget, args, out=args.out / f"loso_{speaker}")
         m = rec.evaluate(test_items)
         lex = rec.evaluate(test_items, beam=8, lexicon=DIGIT_WORDS)
         res[speaker] = {"train_s": round(secs, 1), "steps": rec.metrics["train_steps"],
@@ -130,6 +132,8 @@ def main() -> int:
     p.add_argument("--channels", type=int, default=128)
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--speed", type=float, nargs="*", help="speed perturbation, e.g. 0.9 1 1.1")
+    p.add_argument("--n-mels", type=int, default=40, help="mel bands")
+    p.add_argument("--ceps", type=int, help="cepstral smoothing: keep this many coefficients")
     p.add_argument("--dynamic-range", type=float, help="log-mel floor, dB under the peak")
     p.add_argument("--freq-masks", type=int, default=2, help="SpecAugment frequency masks")
     p.add_argument("--freq-width", type=int, default=6, help="... of up to this many bands")

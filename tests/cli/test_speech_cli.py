@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -38,9 +39,11 @@ def manifest(tmp_path_factory) -> Path:
 def trained(manifest, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("model")
     r = run("speech", "train", str(manifest), "--out", str(out), "--max-steps", "15",
-            "--streaming", *TINY)  # fmt: skip
+            "--streaming", "--cepstral-smoothing", "13", *TINY)  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "model written to" in r.stdout
+    features = json.loads((out / "config.json").read_text())["features"]
+    assert features["cepstral_smoothing"] == 13
     return out
 
 
@@ -73,6 +76,8 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
     assert r.returncode == 2 and "speaker:NAME" in r.stderr
     r = run("speech", "train", "fsdd", "--speed-perturb", "0.9;1.1", "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "--speed-perturb" in r.stderr
+    r = run("speech", "train", "fsdd", "--cepstral-smoothing", "99", "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "cepstral_smoothing <= n_mels = 40" in r.stderr
 
 
 def test_diagnose_a_speech_model(trained, manifest, tmp_path, diagnose):

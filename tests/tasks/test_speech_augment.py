@@ -111,3 +111,40 @@ def test_the_speech_climb_tolerance_ignores_validation_noise_but_not_a_divergenc
     assert _climb_events(DivergenceGuard(climb_tolerance=CLIMB_TOLERANCE), VAL_HISTORY) == 0
     diverging = [*VAL_HISTORY, 0.3, 0.6, 1.2]
     assert _climb_events(DivergenceGuard(climb_tolerance=CLIMB_TOLERANCE), diverging) == 1
+
+
+def test_cepstral_smoothing_keeps_the_envelope_and_removes_the_harmonics():
+    from rnnkit.data.features import FeatureConfig, LogMel
+
+    t = np.arange(8000) / 8000
+    f0 = 110.0  # a low voice: harmonics 110 Hz apart, resolved by the low mel bands
+    voiced = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 30))
+    audio = torch.tensor(voiced / np.abs(voiced).max(), dtype=torch.float32)
+    plain = LogMel(FeatureConfig(sample_rate=8000))(audio)
+    smooth = LogMel(FeatureConfig(sample_rate=8000, cepstral_smoothing=13))(audio)
+    assert smooth.shape == plain.shape
+    # a projection onto the first 13 cosines of the mel axis: idempotent, rank 13
+    P = LogMel(FeatureConfig(sample_rate=8000, cepstral_smoothing=13)).smoother
+    torch.testing.assert_close(P @ P, P, atol=1e-5, rtol=0)
+    assert int(torch.linalg.matrix_rank(P)) == 13
+    # the mean level and the broad tilt stay; the band-to-band ripple of the harmonics goes
+    torch.testing.assert_close(smooth.mean(1), plain.mean(1), atol=1e-4, rtol=0)
+    ripple = lambda x: x.diff(n=2, dim=1).abs().mean()  # noqa: E731
+    assert ripple(smooth) < 0.5 * ripple(plain)
+    # 40 of 40 coefficients is no smoothing at all
+    full = LogMel(FeatureConfig(sample_rate=8000, cepstral_smoothing=40))
+    assert full.smoother is None
+    with pytest.raises(ValueError, match="cepstral_smoothing"):
+        SpeechRecognizer(n_mels=24, cepstral_smoothing=30)
+
+
+def test_a_cepstrally_smoothed_model_saves_and_loads_its_features(tmp_path):
+    root = os.environ.get("RNNKIT_DATA_DIR")
+    if not root or not (Path(root) / "fsdd/recordings/0_george_0.wav").is_file():
+        pytest.skip("needs RNNKIT_DATA_DIR with fsdd/recordings (CI points it at ../shared/data)")
+    train, _ = fsdd_split(fsdd_utterances(), "speaker:george")
+    rec = SpeechRecognizer(hidden_size=16, num_layers=1, conv_channels=16, cepstral_smoothing=13)
+    rec.fit(train[::80], out=tmp_path, max_steps=2, batch_size=8, warmup_steps=1, progress=False)
+    again = rnnkit.load(tmp_path)
+    assert again.cepstral_smoothing == 13 and again.feature_config.cepstral_smoothing == 13
+    torch.testing.assert_close(again.log_probs(train[:2])[0], rec.log_probs(train[:2])[0])

@@ -54,6 +54,9 @@ def train(
     dynamic_range_db: float = typer.Option(
         None, help="Floor log-mel features this many dB under each utterance's peak (offline)."
     ),
+    cepstral_smoothing: int = typer.Option(
+        None, help="Keep this many cepstral coefficients of the log-mel (13: MFCC-like envelope)."
+    ),
     connected: int = typer.Option(0, help="Add this many multi-word strings joined from the data."),
     run: C.Run = None,
 ) -> None:
@@ -74,7 +77,8 @@ def train(
                                sample_rate=sample_rate, spec_augment=spec_augment,
                                speed_perturb=C.number_list(speed_perturb, "--speed-perturb", float,
                                                            "0.9,1.0,1.1"),
-                               dynamic_range_db=dynamic_range_db)  # fmt: skip
+                               dynamic_range_db=dynamic_range_db,
+                               cepstral_smoothing=cepstral_smoothing)  # fmt: skip
     rec.fit(
         items,
         out=out,

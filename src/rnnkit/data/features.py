@@ -83,6 +83,7 @@ class FeatureConfig:
     center: bool = True  # False for streaming models
     normalize: str = "utterance"  # "utterance" (offline) or "global" (streaming)
     dynamic_range_db: float | None = None  # floor: the utterance's peak minus this (offline)
+    cepstral_smoothing: int | None = None  # keep this many cepstral coefficients (see LogMel)
 
     def __post_init__(self) -> None:
         if self.sample_rate < 1000:
@@ -98,6 +99,11 @@ class FeatureConfig:
                 raise ValueError(
                     "dynamic_range_db needs the whole utterance (its peak): offline models only"
                 )
+        if self.cepstral_smoothing is not None and not 1 <= self.cepstral_smoothing <= self.n_mels:
+            raise ValueError(
+                f"expected 1 <= cepstral_smoothing <= n_mels = {self.n_mels}, "
+                f"got {self.cepstral_smoothing}"
+            )
 
     @property
     def win_length(self) -> int:
@@ -123,6 +129,13 @@ class LogMel:
         fb = mel_filterbank(c.sample_rate, c.n_fft, c.n_mels, c.fmin, c.fmax)
         self.filters = torch.tensor(fb, dtype=torch.float32).T.contiguous()  # (F, n_mels)
         self.window = torch.hann_window(c.win_length, periodic=True)
+        self.smoother = None
+        if c.cepstral_smoothing is not None and c.cepstral_smoothing < c.n_mels:
+            m, k = np.arange(c.n_mels), np.arange(c.cepstral_smoothing)
+            dct = np.cos(np.pi / c.n_mels * (m[None, :] + 0.5) * k[:, None])  # DCT-II rows
+            dct *= np.sqrt(2.0 / c.n_mels)
+            dct[0] /= np.sqrt(2.0)  # orthonormal
+            self.smoother = torch.tensor(dct.T @ dct, dtype=torch.float32)
 
     def num_frames(self, num_samples: int) -> int:
         c = self.config
@@ -142,6 +155,8 @@ class LogMel:
         if c.dynamic_range_db is not None:  # equal silence floors whatever the recording's
             peak = logmel.amax(dim=(-2, -1), keepdim=True)
             logmel = torch.maximum(logmel, peak - c.dynamic_range_db * math.log(10) / 10)
+        if self.smoother is not None:  # the spectral envelope: harmonics of the pitch removed
+            logmel = logmel @ self.smoother
         return logmel
 
 

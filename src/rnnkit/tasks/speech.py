@@ -64,6 +64,10 @@ class SpeechRecognizer:
         dynamic_range_db: floor the log-mel features this many dB under each utterance's
             peak (offline models; ``None``: no floor), so recordings with different
             background noise levels look alike.
+        cepstral_smoothing: keep only the first ``K`` coefficients of the DCT of each log-mel
+            frame and map them back to the mel bands (``None``: off; 13 is the usual MFCC
+            count): the spectral envelope (formants) stays, the ripple of the voice's pitch
+            harmonics goes, so the model cannot lean on the training speakers' pitch.
         speed_perturb: speed factors (e.g. ``(0.9, 1.0, 1.1)``); each epoch every training
             recording is played at one of them, drawn at random (resampling: a factor 1.1
             is 10% shorter and 10% higher in pitch and formants, a cheap stand-in for other
@@ -82,12 +86,14 @@ class SpeechRecognizer:
                  conv_kernel: int = 5, subsample: int = 2, n_mels: int = 40,
                  sample_rate: int | None = None, spec_augment: bool | dict = True,
                  speed_perturb: Sequence[float] | None = None,
-                 dynamic_range_db: float | None = None, beam: int = 1,
+                 dynamic_range_db: float | None = None,
+                 cepstral_smoothing: int | None = None, beam: int = 1,
                  lexicon: Iterable[str] | None = None, lm: Any = None, lm_weight: float = 0.5,
                  word_bonus: float = 0.0, impl: str = "auto") -> None:  # fmt: skip
         self.streaming, self.sample_rate, self.n_mels = streaming, sample_rate, n_mels
-        self.dynamic_range_db = dynamic_range_db
-        FeatureConfig(center=not streaming, dynamic_range_db=dynamic_range_db)  # validate now
+        self.dynamic_range_db, self.cepstral_smoothing = dynamic_range_db, cepstral_smoothing
+        FeatureConfig(n_mels=n_mels, center=not streaming, dynamic_range_db=dynamic_range_db,
+                      cepstral_smoothing=cepstral_smoothing)  # validate now  # fmt: skip
         self.spec_augment = _check_spec_augment(spec_augment)
         self.speed_perturb = _check_speeds(speed_perturb)
         self.model_options = {
@@ -113,7 +119,8 @@ class SpeechRecognizer:
         return FeatureConfig(sample_rate=self.sample_rate, n_mels=self.n_mels,
                              center=not self.streaming,
                              normalize="global" if self.streaming else "utterance",
-                             dynamic_range_db=self.dynamic_range_db)  # fmt: skip
+                             dynamic_range_db=self.dynamic_range_db,
+                             cepstral_smoothing=self.cepstral_smoothing)  # fmt: skip
 
     def set_decoder(
         self,
@@ -379,7 +386,7 @@ class SpeechRecognizer:
             fc.sample_rate,
             fc.n_mels,
         )
-        self.dynamic_range_db = fc.dynamic_range_db
+        self.dynamic_range_db, self.cepstral_smoothing = fc.dynamic_range_db, fc.cepstral_smoothing
         self.spec_augment = config.get("spec_augment", True)
         self.speed_perturb = config.get("speed_perturb")
         self.model_options = {
