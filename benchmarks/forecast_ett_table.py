@@ -19,7 +19,8 @@ from forecast_ett import AVERAGE_ANCHORS, HORIZONS
 
 def schedule(r: dict) -> str:
     c = r["config"]
-    return f"{c['steps']} steps" if c.get("steps") else f"{c['time']:.0f} s"
+    name = f"{c['steps']} steps" if c.get("steps") else f"{c['time']:.0f} s"
+    return name if c.get("segment", 48) == 48 else f"{name}, w = {c['segment']}"
 
 
 def main(paths: list[str]) -> int:
