@@ -8,10 +8,11 @@ model directory ``loso_SPEAKER`` per held-out speaker). For every speaker, the m
 features, vocabulary and frame rate) are run on that speaker's 500 recordings, their
 per-frame log-probabilities are averaged as probabilities (log of the mean), and the average
 is decoded greedily, with beam 8, and with beam 8 restricted to the digit words (the last as
-``speech_fsdd.py`` decodes a single model). Greedy decoding suits an average badly: where
-the members' label spikes fall on different frames, each is halved and blank wins the
-frame, so the average's greedy WER says little; the beam searches sum over alignments. Each member is also scored alone, so the log shows that the folders
-hold the logged runs. The test recordings never enter training or the choice of members.
+``speech_fsdd.py`` decodes a single model). An average of CTC models decodes badly without
+the word list: where the members' label spikes fall on different frames, each is halved and
+blank wins the frame (see RESULTS.md). Each member is also scored alone, so the log shows
+that the folders hold the logged runs. The test recordings never enter training or the
+choice of members.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import torch
 from rnnkit.data.audio import DIGIT_WORDS, FSDD_SPEAKERS, fsdd_split, fsdd_utterances
 from rnnkit.tasks._ctc import error_rates
 from rnnkit.tasks.speech import SpeechRecognizer
-
 
 DECODINGS = {  # key -> decoder options
     "wer": {"beam": 1, "lexicon": None},
