@@ -127,7 +127,7 @@ def test_cepstral_smoothing_keeps_the_envelope_and_removes_the_harmonics():
     P = LogMel(FeatureConfig(sample_rate=8000, cepstral_smoothing=13)).smoother
     torch.testing.assert_close(P @ P, P, atol=1e-5, rtol=0)
     assert int(torch.linalg.matrix_rank(P)) == 13
-    # the mean level and the broad tilt stay; the band-to-band ripple of the harmonics goes
+    # each frame's mean level stays (the DC cosine is kept); the harmonics' ripple goes
     torch.testing.assert_close(smooth.mean(1), plain.mean(1), atol=1e-4, rtol=0)
     ripple = lambda x: x.diff(n=2, dim=1).abs().mean()  # noqa: E731
     assert ripple(smooth) < 0.5 * ripple(plain)

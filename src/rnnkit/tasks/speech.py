@@ -67,7 +67,7 @@ class SpeechRecognizer:
         cepstral_smoothing: keep only the first ``K`` coefficients of the DCT of each log-mel
             frame and map them back to the mel bands (``None``: off; 13 is the usual MFCC
             count): the spectral envelope (formants) stays, the ripple of the voice's pitch
-            harmonics goes, so the model cannot lean on the training speakers' pitch.
+            harmonics goes, so the model has less of the training speakers' pitch to lean on.
         speed_perturb: speed factors (e.g. ``(0.9, 1.0, 1.1)``); each epoch every training
             recording is played at one of them, drawn at random (resampling: a factor 1.1
             is 10% shorter and 10% higher in pitch and formants, a cheap stand-in for other
