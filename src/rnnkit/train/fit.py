@@ -132,9 +132,9 @@ def fit(
         **val_kw,
     )
     trainer.fit(task, train_dataloaders=train, val_dataloaders=val, ckpt_path=ckpt_path)
-    trainer.save_checkpoint(out / "last.ckpt")
     if val is not None and task.stopped_reason is None and trainer.global_step > 0:
         _validate_the_end(task, trainer, val, out)
+    trainer.save_checkpoint(out / "last.ckpt")  # after the final validation: it knows the best
     return trainer
 
 
@@ -162,10 +162,9 @@ def _validate_the_end(task: RecurrentTask, trainer: L.Trainer, val: Any, out: Pa
     if not earlier or final <= min(earlier):
         best = best_checkpoint(out)
         trainer.save_checkpoint(best)
-        for cb in watchers:  # so that a resumed run knows this best
+        for cb in watchers:  # so that a resumed run knows this best (fit() saves last.ckpt)
             cb.best_model_score = torch.tensor(final)
             cb.best_model_path = str(best)
-        trainer.save_checkpoint(out / "last.ckpt")
 
 
 def finish(task: RecurrentTask, trainer: L.Trainer, out: str | Path,
