@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rnnkit.tasks._lm import AdaptiveSoftmax, LanguageModel, LMConfig
+from rnnkit.tasks._lm import AdaptiveSoftmax, LanguageModel, LMConfig, lm_loss
 from rnnkit.tasks.textgen import TextGenerator
 
 
@@ -56,18 +56,21 @@ def test_tied_language_model_trains_on_features_and_evaluates_log_probabilities(
     assert model.head.weight is model.embedding.weight
     x, y = torch.randint(0, 40, (3, 9)), torch.randint(0, 40, (3, 9))
     model.train()
-    features, _ = model(x)
+    features, _ = model.features(x)
     assert features.shape == (3, 9, 16)
-    loss, n = model.loss(features, y)
+    loss, _ = model.training_loss(x, y)
+    torch.testing.assert_close(loss, model.head.loss(features, y)[0])
     loss.backward()
-    assert n == 27 and model.embedding.weight.grad is not None
+    assert model.embedding.weight.grad is not None
+    assert model(x)[0].shape == (3, 9, 40)  # log-probabilities in training mode too
     model.eval()
     with torch.no_grad():
         lp, _ = model(x)
-        eval_loss, _ = model.loss(lp, y)
+        eval_loss, n = lm_loss(lp, y)
         step_lp, _ = model.step(x[:, 0])
     assert lp.shape == (3, 9, 40)
     torch.testing.assert_close(step_lp, lp[:, 0])
+    assert n == 27
     torch.testing.assert_close(eval_loss, loss.detach(), rtol=1e-5, atol=1e-6)  # no dropout
 
 

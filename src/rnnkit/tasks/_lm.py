@@ -119,28 +119,30 @@ class LanguageModel(nn.Module):
     def adaptive(self) -> bool:
         return isinstance(self.head, AdaptiveSoftmax)
 
-    def forward(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
-        """``x (B, T)`` token ids -> ``(logits (B, T, V), state)``.
-
-        With an adaptive softmax the "logits" are log-probabilities (a softmax leaves them
-        unchanged), except in training mode, where the output is the last layer's features
-        ``(B, T, H)`` and :meth:`loss` applies the adaptive softmax to them.
-        """
+    def features(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        """``x (B, T)`` token ids -> the last layer's output ``(B, T, H)`` (with output
+        dropout in training mode) and the state: what the head reads."""
         out, state = self.rnn(self._embed(x), state)
         p = self.config.output_dropout
         if self.training and p > 0:
             mask = out.new_empty(out.shape[0], 1, out.shape[2]).bernoulli_(1 - p).div_(1 - p)
             out = out * mask
-        if self.training and self.adaptive:
-            return out, state
+        return out, state
+
+    def forward(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        """``x (B, T)`` token ids -> ``(logits (B, T, V), state)``; with an adaptive softmax
+        the "logits" are log-probabilities (a softmax leaves them unchanged)."""
+        out, state = self.features(x, state)
         return self.head(out), state
 
-    def loss(self, output: Tensor, y: Tensor) -> tuple[Tensor, int]:
-        """The training loss of :meth:`forward`'s output: :func:`lm_loss`, or the adaptive
-        softmax's in training mode."""
-        if self.training and self.adaptive:
-            return self.head.loss(output, y)
-        return lm_loss(output, y)
+    def training_loss(self, x: Tensor, y: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        """The mean loss on targets ``y`` and the state, as training computes it: an adaptive
+        softmax scores each target in its own cluster only, never the full vocabulary."""
+        if not self.adaptive:
+            out, state = self(x, state)
+            return lm_loss(out, y)[0], state
+        out, state = self.features(x, state)
+        return self.head.loss(out, y)[0], state
 
     def step(self, token: Tensor, state: Any = None) -> tuple[Tensor, Any]:
         """One token per sequence ``(B,)`` -> ``(logits (B, V), state)`` (streaming)."""

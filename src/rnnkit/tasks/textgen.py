@@ -38,6 +38,14 @@ TASK = "textgen"
 LEVELS = ("char", "word", "bpe")
 
 
+class _LMTask(RecurrentTask):
+    """Training through :meth:`LanguageModel.training_loss` (the adaptive softmax's own
+    loss); validation scores the model's log-probabilities with :func:`lm_loss`."""
+
+    def training_loss(self, x: Any, y: torch.Tensor) -> tuple[torch.Tensor, Any]:
+        return self.model.training_loss(x, y, self.carry if self.stateful else None)
+
+
 class TextGenerator:
     """A recurrent language model that learns a text and writes more of it.
 
@@ -139,7 +147,7 @@ class TextGenerator:
         if self.model is None or not resume:
             self.model = LanguageModel(LMConfig(self.tokenizer.vocab_size, **self.model_options))
         self.train_config = cfg
-        task = RecurrentTask(self.model, self.model.loss, cfg, stateful=self.stateful)
+        task = _LMTask(self.model, lm_loss, cfg, stateful=self.stateful)
         train = _stream_batches(train_ids, cfg.batch_size, self.bptt, self.stateful, cfg.seed)
         val = None
         if val_ids is not None and val_ids.numel() > 2:

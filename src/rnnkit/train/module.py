@@ -138,14 +138,19 @@ class RecurrentTask(L.LightningModule):
     def on_train_start(self) -> None:
         self._t_start = self._t_last = time.perf_counter()
 
+    def training_loss(self, x: Any, y: Tensor) -> tuple[Tensor, Any]:
+        """The loss one training step minimises, and the state to carry; a task overrides
+        it to add terms (adversarial perturbations, for one)."""
+        out, state = self.model(x, self.carry if self.stateful else None)
+        return self.loss_fn(out, y)[0], state
+
     def training_step(self, batch, batch_idx: int) -> None:
         x, y = batch
         opt = self.optimizers()
         lr = self.lr_now()
         for group in opt.param_groups:  # "lr_scale": a group's share (discriminative rates)
             group["lr"] = lr * group.get("lr_scale", 1.0)
-        out, state = self.model(x, self.carry if self.stateful else None)
-        loss, _ = self.loss_fn(out, y)
+        loss, state = self.training_loss(x, y)
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         params = [p for p in self.model.parameters() if p.grad is not None]
