@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cell", default="gru")
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--segment", type=int, default=48)
+    ap.add_argument("--channel-embedding", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--dropout", type=float, default=0.5)
     ap.add_argument("--norm", default="revin")
     ap.add_argument("--loss", default="mae")
@@ -107,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     _, split = load(args.dataset, L)
     fc = Forecaster(lookback=L, horizon=H, architecture=args.architecture, cell=args.cell,
                     hidden_size=args.hidden, segment_length=args.segment, dropout=args.dropout,
-                    norm=args.norm, loss=args.loss, train_stride=args.train_stride)  # fmt: skip
+                    norm=args.norm, loss=args.loss, train_stride=args.train_stride,
+                    channel_embedding=args.channel_embedding)  # fmt: skip
     t0 = time.perf_counter()
     fc.fit(split["train"], split["val"], out=Path(args.out) / f"{args.dataset}_{H}",
            max_time=args.time, max_steps=args.steps, batch_size=args.batch_size, lr=args.lr,

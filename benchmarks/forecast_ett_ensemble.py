@@ -23,22 +23,18 @@ import torch
 
 import rnnkit
 from forecast_ett import load
-from rnnkit.data.series import window_starts
 from rnnkit.metrics.forecast import forecast_metrics
-from rnnkit.tasks._forecast_nets import point_of
 
 
 def window_forecasts(fc, split) -> tuple[np.ndarray, np.ndarray]:
-    """Point forecasts and targets of every window of ``split`` (stride 1), original scale.
-
-    The same windows and arithmetic as ``Forecaster.evaluate`` (through its internals: the
-    estimator has no public per-window forecast yet)."""
-    s = fc._series(split, "evaluation")
-    starts = window_starts(len(s), fc.lookback, fc.horizon)
-    params = fc._forecast(s, starts)
-    pred = fc._to_original(point_of(torch.from_numpy(params), fc._ready().config).numpy())
-    idx = starts[:, None] + np.arange(fc.lookback + fc.horizon)
-    return pred, s.values[idx][:, fc.lookback :]
+    """Point forecasts and targets ``(N, H, C)`` of every window of ``split`` (stride 1),
+    original scale: ``Forecaster.historical_forecasts``, the windows ``evaluate`` scores."""
+    table = fc.historical_forecasts(split, stride=1)
+    targets = list(fc.meta["targets"])
+    shape = (-1, fc.horizon, len(targets))
+    pred = table[targets].to_numpy().reshape(shape)
+    true = table[[f"{t}_actual" for t in targets]].to_numpy().reshape(shape)
+    return pred, true
 
 
 def scores(fc, pred, true) -> dict:

@@ -20,7 +20,9 @@ from forecast_ett import AVERAGE_ANCHORS, HORIZONS
 def schedule(r: dict) -> str:
     c = r["config"]
     name = f"{c['steps']} steps" if c.get("steps") else f"{c['time']:.0f} s"
-    return name if c.get("segment", 48) == 48 else f"{name}, w = {c['segment']}"
+    if c.get("segment", 48) != 48:
+        name = f"{name}, w = {c['segment']}"
+    return name if c.get("channel_embedding", True) else f"{name}, no channel embedding"
 
 
 def main(paths: list[str]) -> int:

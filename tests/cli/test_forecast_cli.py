@@ -90,9 +90,13 @@ def test_train_predict_eval_backtest(trained, csvs, tmp_path, capsys):
     assert lines[1].startswith("last_value") and lines[2].startswith("seasonal_naive")
     assert "(377 windows, season 24)" in r.stdout  # 400 test rows - 24 + 1
     r = main(capsys, "forecast", "backtest", str(trained), str(csvs["test"]), "--stride", "48",
-            "--output", str(tmp_path / "bt.csv"))  # fmt: skip
+             "--output", str(tmp_path / "bt.csv"),
+             "--forecasts", str(tmp_path / "hf.csv"))  # fmt: skip
     assert r.returncode == 0, r.stderr
-    assert len(pd.read_csv(tmp_path / "bt.csv")) == (400 - 24) // 48 + 1
+    origins = (400 - 24) // 48 + 1
+    assert len(pd.read_csv(tmp_path / "bt.csv")) == origins
+    hf = pd.read_csv(tmp_path / "hf.csv")
+    assert len(hf) == origins * 24 and {"origin", "date", "step", "OT", "OT_actual"} <= set(hf)
 
 
 def one_line_error(r: subprocess.CompletedProcess, pattern: str) -> None:

@@ -91,6 +91,26 @@ def test_backtest_and_plot(segment_model, etth1, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
 
 
+def test_historical_forecasts_are_what_predict_says_from_each_origin(segment_model, etth1):
+    fc, _ = segment_model
+    data = etth1.iloc[2400 - L : 2400 + 3 * H]
+    table = fc.historical_forecasts(data, stride=H)
+    targets = list(fc.meta["targets"])
+    assert len(table) == 3 * H and list(table["step"].iloc[:H]) == list(range(1, H + 1))
+    origins = table["origin"].unique()
+    assert len(origins) == 3 and origins[0] == pd.Timestamp(data["date"].iloc[L])
+    for i, origin in enumerate(origins):
+        cut = L + i * H
+        expect = fc.predict(data.iloc[:cut])  # from the rows before this origin only
+        got = table[table["origin"] == origin]
+        assert list(got["date"]) == list(expect.index)
+        np.testing.assert_allclose(got[targets], expect[targets], rtol=1e-4, atol=1e-5)
+        actual = got[[f"{t}_actual" for t in targets]].to_numpy()
+        np.testing.assert_array_equal(actual, data[targets].iloc[cut : cut + H].to_numpy())
+    with pytest.raises(ValueError, match="no complete forecast window"):
+        fc.historical_forecasts(data, start=len(data) - 1)
+
+
 def test_predict_frame_must_have_the_training_columns(segment_model, etth1):
     fc, _ = segment_model
     with pytest.raises(ValueError, match=r"columns differ from training: missing \['OT'\]"):
@@ -148,6 +168,24 @@ def test_segment_decoder_equals_a_step_by_step_reading():
             torch.testing.assert_close(out[0, 4 * j : 4 * j + 4, c], net.to_segment(y[0, 0]))
 
 
+def test_without_channel_embedding_equal_histories_get_equal_forecasts():
+    """SegRNN's ``channel_id 0`` (its ETTh2/ETTm2 setting): the decoder's queries are the
+    position embedding alone, ``d`` wide, so channels with the same history are forecast
+    alike; with the channel embedding they are not."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 12, 1).expand(2, 12, 3)  # three channels, one history
+    outs = {}
+    for flag in (True, False):
+        cfg = ForecastConfig(lookback=12, horizon=8, n_channels=3, hidden_size=6,
+                             segment_length=4, channel_embedding=flag)  # fmt: skip
+        net = ForecastNet(cfg).eval()
+        assert hasattr(net, "channel") == flag and net.position.shape == (2, 3 if flag else 6)
+        outs[flag] = net((x, None, None, None))[0]
+    torch.testing.assert_close(outs[False][:, :, 1], outs[False][:, :, 0])
+    torch.testing.assert_close(outs[False][:, :, 2], outs[False][:, :, 0])
+    assert (outs[True][:, :, 1] - outs[True][:, :, 0]).abs().max() > 1e-3
+
+
 def test_metrics_and_baselines_by_hand():
     past = np.arange(10, dtype=float).reshape(1, 10, 1)
     assert last_value(past, 3)[0, :, 0].tolist() == [9, 9, 9]
@@ -174,6 +212,13 @@ def test_long_format_round_trip(tmp_path):
     f = fc.predict(long)
     assert list(f.columns) == ["day", "store", "sales"] and len(f) == 14
     assert f["day"].iloc[0] == t[-1] + pd.Timedelta(days=1)
+    past = fc.historical_forecasts(long, start=len(t) - 7)  # the last week, one origin
+    assert list(past.columns) == ["origin", "day", "step", "store", "sales", "sales_actual"]
+    assert len(past) == 14 and list(past["store"].unique()) == ["a", "b"]
+    week = long[long["day"] > t[-8]]
+    np.testing.assert_array_equal(past["sales_actual"], week["sales"])
+    before = fc.predict(long[long["day"] <= t[-8]])
+    np.testing.assert_allclose(past["sales"], before["sales"], rtol=1e-4, atol=1e-5)
 
 
 def test_bad_options_are_clear():

@@ -42,6 +42,9 @@ def train(
     dropout: float = typer.Option(0.1, help="Dropout before the output layer."),
     norm: str = typer.Option("revin", help="revin, last or none (per-window normalization)."),
     channel_independence: bool = typer.Option(True, help="One shared model for every series."),
+    channel_embedding: bool = typer.Option(
+        True, help="Segment decoder queries name their channel (with channel independence)."
+    ),
     head: str = typer.Option("point", help="point, quantile, gaussian or student_t."),
     loss: str = typer.Option("mae", help="mae or mse (point head)."),
     quantile: list[float] = typer.Option(
@@ -71,7 +74,8 @@ def train(
         fc = Forecaster(lookback=lookback, horizon=horizon, cell=cell, architecture=architecture,
                         hidden_size=hidden_size, num_layers=num_layers,
                         segment_length=segment_length, dropout=dropout, norm=norm,
-                        channel_independence=channel_independence, head=head, loss=loss,
+                        channel_independence=channel_independence,
+                        channel_embedding=channel_embedding, head=head, loss=loss,
                         quantiles=tuple(quantile) if quantile else (0.1, 0.5, 0.9),
                         calendar=calendar, season=season, train_stride=train_stride)  # fmt: skip
     fc.fit(data, val, time_col=time_col, targets=target or None, id_col=id_col,
@@ -144,6 +148,9 @@ def backtest(
     start: str = typer.Option(None, help="First forecast step: a row number or a timestamp."),
     stride: int = typer.Option(None, help="Steps between origins (default: the horizon)."),
     output: Path = typer.Option(None, "--output", help="Write the per-origin table (CSV)."),
+    forecasts: Path = typer.Option(
+        None, "--forecasts", help="Write every origin's forecast beside the actual values (CSV)."
+    ),
 ) -> None:
     """Rolling-origin evaluation: forecast from successive origins and score each."""
     from ..tasks.forecast import Forecaster
@@ -154,4 +161,7 @@ def backtest(
     if output is not None:
         table.to_csv(output, index=False)
         typer.echo(f"{len(table)} origins written to {output}")
+    if forecasts is not None:
+        fc.historical_forecasts(data, start=first, stride=stride).to_csv(forecasts, index=False)
+        typer.echo(f"the forecasts from {len(table)} origins written to {forecasts}")
     _print_scores(table.attrs["summary"])

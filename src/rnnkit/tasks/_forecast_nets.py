@@ -18,9 +18,11 @@ Output: head parameters ``(B, H, C, P)`` on the same scale.
   a GRU runs over the ``n`` embeddings; then the ``m = H/w`` horizon segments are decoded in
   parallel ("PMF"): the GRU takes one step from the final state with input
   :math:`[p_j; c_k]` (a learned position embedding of segment ``j`` and channel embedding
-  of channel ``k``, ``d/2`` each) and a linear layer maps its output to the ``w`` values of
-  segment ``j``. A lookback that is not a multiple of ``w`` is padded on the left with its
-  first value; extra horizon steps are cut.
+  of channel ``k``, ``d/2`` each; with ``channel_embedding=False``, or without channel
+  independence, :math:`p_j` alone, ``d`` wide, as SegRNN's ETTh2 and ETTm2 scripts run it)
+  and a linear layer maps its output to the ``w`` values of segment ``j``. A lookback that
+  is not a multiple of ``w`` is padded on the left with its first value; extra horizon steps
+  are cut.
 - ``architecture="direct"``: an RNN over the ``L`` steps; a linear head maps the last output
   (and the known-future features) to all ``H`` steps at once (the "MIMO" strategy).
 - ``architecture="seq2seq"``: an encoder RNN over the lookback; a decoder RNN of the same cell,
@@ -68,6 +70,7 @@ class ForecastConfig:
     norm: str = "revin"
     revin_affine: bool = True
     channel_independence: bool = True
+    channel_embedding: bool = True  # segment: decoder queries say which channel (with CI)
     head: str = "point"
     loss: str = "mae"  # point head only
     quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
@@ -105,8 +108,13 @@ class ForecastConfig:
                 f"segment_length {self.segment_length} is longer than the lookback "
                 f"{self.lookback}; use a segment length <= lookback"
             )
-        if self.architecture == "segment" and self.channel_independence and self.hidden_size < 2:
+        if self.architecture == "segment" and self.channel_query and self.hidden_size < 2:
             raise ValueError("hidden_size must be >= 2 for position + channel embeddings")
+
+    @property
+    def channel_query(self) -> bool:
+        """Whether the segment decoder's queries carry a channel embedding."""
+        return self.channel_independence and self.channel_embedding
 
     @property
     def n_params(self) -> int:
@@ -155,9 +163,9 @@ class ForecastNet(nn.Module):
             self.n_out_segments = math.ceil(c.horizon / w)
             self.embed = nn.Linear(w * n_in, d)
             self.encoder = _rnn(c, d)
-            half = d // 2 if c.channel_independence else d
+            half = d // 2 if c.channel_query else d
             self.position = nn.Parameter(torch.randn(self.n_out_segments, half))
-            if c.channel_independence:
+            if c.channel_query:
                 self.channel = nn.Parameter(torch.randn(c.n_channels, d - half))
             if c.n_known:
                 self.embed_known = nn.Linear(w * c.n_known, d)
@@ -257,7 +265,7 @@ class ForecastNet(nn.Module):
         # (S, n*w, F) -> (S, n, w*F): each segment's values of every feature, in one vector
         segments = inputs.reshape(S, n, w, Fin).permute(0, 1, 3, 2).reshape(S, n, Fin * w)
         _, state = self.encoder(F.relu(self.embed(segments)))
-        if c.channel_independence:
+        if c.channel_query:
             C = c.n_channels
             pos = self.position.unsqueeze(0).expand(C, m, -1)
             chan = self.channel.unsqueeze(1).expand(C, m, -1)

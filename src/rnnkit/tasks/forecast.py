@@ -47,6 +47,8 @@ class Forecaster:
         segment_length: ``w`` of the segment architecture (default ``min(48, lookback)``).
         norm: ``"revin"`` (per-window instance normalization), ``"last"`` or ``"none"``.
         channel_independence: one shared univariate model for every series.
+        channel_embedding: with channel independence, tell the segment decoder which
+            channel it forecasts (SegRNN's ``channel_id``; its ETTh2/ETTm2 scripts turn it off).
         head: ``"point"``, ``"quantile"``, ``"gaussian"`` or ``"student_t"``.
         loss: ``"mae"`` or ``"mse"`` for the point head.
         quantiles: the levels of the prediction columns (and of the quantile head).
@@ -65,7 +67,8 @@ class Forecaster:
                  architecture: str = "segment", hidden_size: int | None = None,
                  num_layers: int = 1, segment_length: int | None = None, dropout: float = 0.1,
                  norm: str = "revin", revin_affine: bool = True,
-                 channel_independence: bool = True, head: str = "point", loss: str = "mae",
+                 channel_independence: bool = True, channel_embedding: bool = True,
+                 head: str = "point", loss: str = "mae",
                  quantiles: tuple[float, ...] = (0.1, 0.5, 0.9), calendar: bool = False,
                  season: int | None = None, train_stride: int = 1, teacher_forcing: float = 1.0,
                  impl: str = "auto") -> None:  # fmt: skip
@@ -78,6 +81,7 @@ class Forecaster:
             "cell": cell, "hidden_size": hidden_size, "num_layers": num_layers,
             "segment_length": segment_length, "dropout": dropout, "norm": norm,
             "revin_affine": revin_affine, "channel_independence": channel_independence,
+            "channel_embedding": channel_embedding,
             "head": head, "loss": loss, "quantiles": tuple(quantiles),
             "teacher_forcing": teacher_forcing, "impl": impl,
         }  # fmt: skip
@@ -381,16 +385,60 @@ class Forecaster:
         (``start`` a row number or a timestamp of the first forecast step; default: the first
         possible; ``stride`` default: the horizon). One row per origin with its scores; the
         totals over all origins are in ``.attrs["summary"]``."""
-        s = self._series(data, "backtest")
-        check_length(len(s), self.lookback, self.horizon, "the backtest data")
+        s, starts = self._origins(data, start, stride, "backtest")
+        summary, table = self._score(s, starts, per_window=True)
+        table.attrs["summary"] = summary
+        return table
+
+    def historical_forecasts(self, data: Data, start: Any = None,
+                             stride: int | None = None) -> pd.DataFrame:  # fmt: skip
+        """The forecasts themselves from every origin ``backtest`` scores (same ``start`` and
+        ``stride``), in one table: ``origin`` (the first forecast step), the time of each step
+        (or ``row``, its row number, when the data have no time column), ``step`` (1 ...
+        horizon), the forecast of each target (quantile columns too, as in :meth:`predict`)
+        and beside it ``<target>_actual``. Long-format input gives one row per series as
+        well. Each window's forecast is the one :meth:`predict` makes from the rows before it."""
+        s, starts = self._origins(data, start, stride, "historical forecast")
+        cfg = self._ready().config
+        params = self._forecast(s, starts)
+        pred = self._to_original(point_of(torch.from_numpy(params), cfg).numpy())  # (N, H, C)
+        rows = (starts + self.lookback)[:, None] + np.arange(self.horizon)  # (N, H)
+        when = s.time[rows.ravel()] if s.time is not None else s.start_index + rows.ravel()
+        time_name = self.meta.get("time_col") if s.time is not None else "row"
+        time_name = "time" if time_name in (None, "__time__") else time_name
+        base = {"origin": np.repeat([self._origin(s, int(r)) for r in rows[:, 0]], self.horizon),
+                time_name: np.asarray(when),
+                "step": np.tile(np.arange(1, self.horizon + 1), len(starts))}  # fmt: skip
+        actual = s.values[rows]  # (N, H, C)
+        q = None
+        if cfg.head != "point":
+            q = self._to_original_q(quantiles_of(torch.from_numpy(params), cfg).numpy())
+        long = self.meta.get("id_col")
+        parts = []
+        for k, t in enumerate(s.targets):
+            name = self.meta["long_target"] if long else t
+            cols = dict(base, **({long: t} if long else {}))
+            cols[name] = pred[..., k].ravel()
+            if q is not None:
+                for j, level in enumerate(cfg.quantiles):
+                    cols[f"{name}_q{level:g}"] = q[..., k, j].ravel()
+            cols[f"{name}_actual"] = actual[..., k].ravel()
+            parts.append(pd.DataFrame(cols))
+        if long:
+            return pd.concat(parts, ignore_index=True)
+        return pd.concat([parts[0], *(p.iloc[:, len(base) :] for p in parts[1:])], axis=1)
+
+    def _origins(self, data: Data, start: Any, stride: int | None,
+                 what: str) -> tuple[Series, np.ndarray]:  # fmt: skip
+        """The series and the first rows of its windows from ``start``, every ``stride``."""
+        s = self._series(data, what)
+        check_length(len(s), self.lookback, self.horizon, f"the {what} data")
         first = self._row_of(s, start)
         stride = self.horizon if stride is None else stride
         starts = window_starts(len(s), self.lookback, self.horizon, first, stride=stride)
         if len(starts) == 0:
             raise ValueError(f"no complete forecast window from {start!r}: start earlier")
-        summary, table = self._score(s, starts, per_window=True)
-        table.attrs["summary"] = summary
-        return table
+        return s, starts
 
     def _row_of(self, s: Series, start: Any) -> int | None:
         if start is None:
