@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -87,6 +88,18 @@ def test_train_predict_and_eval_end_to_end(model, reviews, tmp_path, capsys):
     code, out, _ = cli(capsys, "classify", "eval", str(model), str(reviews), "--text-col",
                        "review", "--label-col", "sentiment")  # fmt: skip
     assert code == 0 and out.startswith("accuracy ") and "confusion (rows: true" in out
+
+
+def test_resume_continues_the_run(model, reviews, tmp_path, capsys):
+    out = tmp_path / "model"
+    shutil.copytree(model, out)  # the fixture's run stopped at step 30
+    code, stdout, err = cli(capsys, "classify", "train", str(reviews), "--text-col", "review",
+                            "--label-col", "sentiment", "--out", str(out), "--max-steps", "45",
+                            "--resume", *TINY)  # fmt: skip
+    assert code == 0, err
+    assert json.loads((out / "metrics.json").read_text())["train_steps"] == 45
+    assert "best validation accuracy" in stdout
+    assert len(list((out / "logs").glob("version_*"))) == 2  # one log folder per segment
 
 
 def test_mistakes_are_one_line_and_exit_2(model, tmp_path, capsys):

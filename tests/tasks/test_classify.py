@@ -7,13 +7,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import lightning as L
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 import rnnkit
 from rnnkit.data.labeled import read_labeled
 from rnnkit.tasks._classifier import ClassifierConfig, ClassifierNet, pad_batch
-from rnnkit.tasks.classify import TextClassifier, _ClassifyTask
+from rnnkit.tasks.classify import TextClassifier, _ClassifyTask, _make_loss, _train_batches
 from rnnkit.train import TrainConfig
 
 SMALL = {"embedding_size": 64, "hidden_size": 64}
@@ -180,6 +183,36 @@ def test_transfer_maps_the_lm_vocabulary_and_copies_the_forward_encoder(word_lm,
         assert torch.equal(row, lm.embedding.weight[stoi["N"]])
 
 
+class StopAt(L.Callback):
+    """Ends the run after ``step`` steps, as a killed job or --max-time would."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer, *args) -> None:
+        if trainer.global_step >= self.step:
+            trainer.should_stop = True
+
+
+def test_resume_equals_an_uninterrupted_run(sst, tmp_path):
+    (texts, labels), (dev, dev_y), _ = sst
+    data = (texts[:640], labels[:640], dev[:200], dev_y[:200])
+    options = {**FAST, "max_steps": 40, "val_every": 10}
+    whole = TextClassifier(**SMALL, split_punct=False)
+    whole.fit(*data, out=tmp_path / "whole", **options)
+    first = TextClassifier(**SMALL, split_punct=False)
+    first.fit(*data, out=tmp_path / "split", callbacks=[StopAt(20)], **options)
+    assert first.metrics["train_steps"] == 20
+    second = TextClassifier.load(tmp_path / "split")
+    second.fit(*data, out=tmp_path / "split", resume=True, **options)
+    assert second.metrics["train_steps"] == 40
+    assert second.metrics["best_step"] == whole.metrics["best_step"]
+    assert second.metrics["best_val_accuracy"] == whole.metrics["best_val_accuracy"]
+    probe = dev[200:260]
+    np.testing.assert_allclose(second.predict_proba(probe), whole.predict_proba(probe),
+                               rtol=0, atol=1e-5)  # fmt: skip
+
+
 def test_discriminative_learning_rates_scale_each_layer_group():
     net = ClassifierNet(ClassifierConfig(20, 2, embedding_size=4, hidden_size=4, num_layers=2))
     task = _ClassifyTask(net, None, TrainConfig(max_steps=1), lr_decay=2.0,
@@ -188,6 +221,64 @@ def test_discriminative_learning_rates_scale_each_layer_group():
     assert scales == [0.125, 0.25, 0.5, 1.0]  # embedding, layer 0, layer 1, head
     n = sum(p.numel() for g in task.configure_optimizers().param_groups for p in g["params"])
     assert n == sum(p.numel() for p in net.parameters())
+
+
+def test_adversarial_training_adds_the_loss_at_an_uphill_push_of_the_stated_size():
+    torch.manual_seed(0)
+    config = ClassifierConfig(40, 2, embedding_size=8, hidden_size=6, dropout=0.0,
+                              embedding_dropout=0.0)  # fmt: skip
+    net = ClassifierNet(config).train()
+    ids, lengths = pad_batch([[3, 4, 5, 6], [7, 8], [9, 10, 11, 12, 13, 14]], pad_id=39)
+    y = torch.tensor([0, 1, 1])
+    eps = 0.05
+
+    def task(adversarial):
+        return _ClassifyTask(net, _make_loss(None), TrainConfig(max_steps=1), None, False, None,
+                             adversarial)  # fmt: skip
+
+    clean, _ = task(0.0).training_loss((ids, lengths), y)
+    total, _ = task(eps).training_loss((ids, lengths), y)
+    gain = float(total - 2 * clean)  # the adversarial term's loss above the clean loss
+    assert gain > 0
+
+    def pushed_loss(direction):  # the loss after pushing each text by eps * its norm
+        emb = net.embed(ids).detach()
+        valid = torch.arange(ids.shape[1])[None, :] < lengths[:, None]
+        direction = direction * valid[..., None]  # pads are never read
+        size = eps * (emb * valid[..., None]).flatten(1).norm(dim=1)
+        push = direction * (size / direction.flatten(1).norm(dim=1))[:, None, None]
+        pooled, _ = net.encode(emb + push, lengths)
+        return float(F.cross_entropy(net.head(pooled), y))
+
+    randoms = [pushed_loss(torch.randn((*ids.shape, 8))) - float(clean) for _ in range(30)]
+    assert gain > max(randoms), (gain, max(randoms))  # the gradient's direction, not any
+    net.embedding.weight.requires_grad_(False)  # frozen, as gradual unfreezing starts
+    frozen, _ = task(eps).training_loss((ids, lengths), y)
+    assert float(frozen) == pytest.approx(float(total), rel=1e-5)
+    with pytest.raises(ValueError, match="adversarial"):
+        TextClassifier(adversarial=1.5)
+
+
+def test_length_buckets_keep_every_text_once_with_less_padding():
+    gen = torch.Generator().manual_seed(0)
+    ids = [[1] * int(n) for n in torch.randint(1, 60, (1000,), generator=gen)]
+    y = torch.arange(1000)
+    plain, bucketed = _train_batches(ids, y, 32, 0), _train_batches(ids, y, 32, 0, bucket=8)
+
+    def epoch(batches, e):
+        return list(batches.make_epoch(e, 0, 1))
+
+    def padding(batches):  # pads in an epoch: what the recurrent steps spend on nothing
+        return sum(int(ln.max()) * len(ln) - int(ln.sum()) for (_, ln), _ in batches)
+
+    first = epoch(bucketed, 0)
+    assert len(first) == len(bucketed) == len(plain) == 32
+    assert sorted(int(i) for _, yb in first for i in yb) == list(range(1000))
+    assert padding(first) < 0.2 * padding(epoch(plain, 0))
+    assert [yb.tolist() for _, yb in first] != [yb.tolist() for _, yb in epoch(bucketed, 1)]
+    assert [yb.tolist() for _, yb in first] == [yb.tolist() for _, yb in epoch(bucketed, 0)]
+    with pytest.raises(ValueError, match="bucket"):
+        TextClassifier(bucket=-1)
 
 
 def test_mistakes_are_clear_errors(tmp_path):

@@ -30,7 +30,7 @@ def _read(data: str, split: str, text_col, label_col, fmt: str, encoding: str):
 
 
 @app.command()
-@C.train_options(resume=False, weight_decay=0.01)
+@C.train_options(weight_decay=0.01)
 def train(
     data: str = typer.Argument(
         ..., help="CSV/TSV/JSONL file, 'label text' lines (SST-2), a folder per class, or sst2."
@@ -63,6 +63,13 @@ def train(
     pretrained: Path = typer.Option(None, help="Word-level textgen model dir to start from."),
     lr_decay: float = typer.Option(None, help="Discriminative lr factor per layer (2.6)."),
     gradual_unfreeze: bool = typer.Option(False, help="Unfreeze one layer group per epoch."),
+    adversarial: float = typer.Option(
+        0.0,
+        help="Adversarial training: push each text's embeddings by this fraction of their norm.",
+    ),
+    bucket: int = typer.Option(
+        0, help="Batch texts of similar length: sort pools of this many batches (0: off)."
+    ),
     early_stopping: int = typer.Option(
         None, help="Stop after N validations without a better validation accuracy."
     ),
@@ -78,19 +85,25 @@ def train(
         val_data = _read(data, "dev", text_col, label_col, fmt, encoding)
     from ..tasks.classify import TextClassifier  # after the data: bad input fails fast
 
-    clf = TextClassifier(level=level, lower=lower, split_punct=split_punct,
-                         max_length=max_length, min_freq=min_freq, max_vocab=max_vocab,
-                         bpe_vocab_size=bpe_vocab_size, cell=cell,
-                         embedding_size=embedding_size, hidden_size=hidden_size,
-                         num_layers=num_layers, bidirectional=bidirectional, pooling=pooling,
-                         dropout=dropout, embedding_dropout=embedding_dropout,
-                         recurrent_dropout=recurrent_dropout, weight_drop=weight_drop,
-                         class_weights=class_weights, pretrained=pretrained,
-                         lr_decay=lr_decay, gradual_unfreeze=gradual_unfreeze)  # fmt: skip
+    if run.resume and (out / "config.json").is_file():
+        clf = TextClassifier.load(out)
+    else:
+        clf = TextClassifier(level=level, lower=lower, split_punct=split_punct,
+                             max_length=max_length, min_freq=min_freq, max_vocab=max_vocab,
+                             bpe_vocab_size=bpe_vocab_size, cell=cell,
+                             embedding_size=embedding_size, hidden_size=hidden_size,
+                             num_layers=num_layers, bidirectional=bidirectional,
+                             pooling=pooling, dropout=dropout,
+                             embedding_dropout=embedding_dropout,
+                             recurrent_dropout=recurrent_dropout, weight_drop=weight_drop,
+                             class_weights=class_weights, pretrained=pretrained,
+                             lr_decay=lr_decay, gradual_unfreeze=gradual_unfreeze,
+                             adversarial=adversarial, bucket=bucket)  # fmt: skip
     options = dict(run.options)
     if early_stopping is not None:
         options["early_stopping"] = early_stopping
-    clf.fit(texts, labels, *val_data, out=out, callbacks=run.callbacks, **options)
+    clf.fit(texts, labels, *val_data, out=out, resume=run.resume, callbacks=run.callbacks,
+            **options)  # fmt: skip
     if not run.main:
         return
     best = clf.metrics.get("best_val_accuracy")
