@@ -22,6 +22,8 @@ def schedule(r: dict) -> str:
     name = f"{c['steps']} steps" if c.get("steps") else f"{c['time']:.0f} s"
     if c.get("segment", 48) != 48:
         name = f"{name}, w = {c['segment']}"
+    if c.get("hidden", 256) != 256:
+        name = f"{name}, d = {c['hidden']}"
     return name if c.get("channel_embedding", True) else f"{name}, no channel embedding"
 
 
