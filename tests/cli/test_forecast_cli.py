@@ -97,6 +97,7 @@ def test_train_predict_eval_backtest(trained, csvs, tmp_path, capsys):
     assert len(pd.read_csv(tmp_path / "bt.csv")) == origins
     hf = pd.read_csv(tmp_path / "hf.csv")
     assert len(hf) == origins * 24 and {"origin", "date", "step", "OT", "OT_actual"} <= set(hf)
+    assert (hf["OT_q0.1"] <= hf["OT_q0.9"]).all()  # the quantile head's interval, per step
 
 
 def one_line_error(r: subprocess.CompletedProcess, pattern: str) -> None:
