@@ -268,7 +268,7 @@ def test_length_buckets_keep_every_text_once_with_less_padding():
     def epoch(batches, e):
         return list(batches.make_epoch(e, 0, 1))
 
-    def padding(batches):  # pads in an epoch: what the recurrent steps spend on nothing
+    def padding(batches):  # pad positions in an epoch
         return sum(int(ln.max()) * len(ln) - int(ln.sum()) for (_, ln), _ in batches)
 
     first = epoch(bucketed, 0)
