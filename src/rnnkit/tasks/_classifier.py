@@ -110,9 +110,8 @@ class ClassifierNet(nn.Module):
 
     def encode(self, emb: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor | None]:
         """``emb (B, T, E)`` -> pooled ``(B, H*dirs)`` and attention weights ``(B, T)`` or None."""
-        T = emb.shape[1]
         out, state = self.rnn(emb, lengths=lengths)  # pads are skipped, outputs there are 0
-        mask = torch.arange(T, device=emb.device)[None, :] < lengths.to(emb.device)[:, None]
+        mask = valid_mask(lengths, emb.shape[1], emb.device)
         pooling = self.config.pooling
         if pooling == "last":
             h = state[0] if isinstance(state, tuple) else state  # (L*dirs, B, H)
@@ -126,11 +125,15 @@ class ClassifierNet(nn.Module):
         weights = scores.masked_fill(~mask, float("-inf")).softmax(-1)
         return torch.einsum("bt,bth->bh", weights, out), weights
 
+    def logits(self, emb: Tensor, lengths: Tensor) -> Tensor:
+        """Embedded texts ``(B, T, E)`` -> class logits ``(B, C)`` (dropout in training)."""
+        pooled, _ = self.encode(emb, lengths)
+        return self.head(self.drop(pooled))
+
     def forward(self, x: tuple[Tensor, Tensor], state: Any = None) -> tuple[Tensor, None]:
         """``x = (ids (B, T), lengths (B,))`` -> ``(logits (B, C), None)`` (no carried state)."""
         ids, lengths = x
-        pooled, _ = self.encode(self.embed(ids), lengths)
-        return self.head(self.drop(pooled)), None
+        return self.logits(self.embed(ids), lengths), None
 
     def layer_groups(self) -> list[list[nn.Parameter]]:
         """Parameters from the bottom up: embedding, each recurrent layer, then the head
@@ -143,6 +146,11 @@ class ClassifierNet(nn.Module):
         seen = {id(p) for g in groups for p in g}
         groups.append([p for p in self.parameters() if id(p) not in seen])
         return groups
+
+
+def valid_mask(lengths: Tensor, T: int, device: torch.device) -> Tensor:
+    """``(B, T)``: True at each text's real tokens, False at its pads."""
+    return torch.arange(T, device=device)[None, :] < lengths.to(device)[:, None]
 
 
 # ---------------------------------------------------------------------- text -> ids

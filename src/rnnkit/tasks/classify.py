@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from .. import io
 from ..data.labeled import read_labeled
 from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, finish, fit
-from ._classifier import ClassifierConfig, ClassifierNet, TextIds, pad_batch
+from ._classifier import ClassifierConfig, ClassifierNet, TextIds, pad_batch, valid_mask
 from ._transfer import init_from_lm, lm_model_options
 
 TASK = "classify"
@@ -79,17 +79,12 @@ class _ClassifyTask(RecurrentTask):
         if not emb.requires_grad:  # a frozen embedding (gradual unfreezing): push all the same
             emb = emb.detach().requires_grad_()
 
-        def loss_at(e):
-            pooled, _ = model.encode(e, lengths)
-            return self.loss_fn(model.head(model.drop(pooled)), y)[0]
-
-        loss = loss_at(emb)
+        loss = self.loss_fn(model.logits(emb, lengths), y)[0]
         (grad,) = torch.autograd.grad(loss, emb, retain_graph=True)
-        positions = torch.arange(ids.shape[1], device=emb.device)
-        valid = positions[None, :] < lengths.to(emb.device)[:, None]
+        valid = valid_mask(lengths, ids.shape[1], emb.device)
         size = (emb.detach() * valid[..., None]).flatten(1).norm(dim=1) * self.adversarial
         push = grad * (size / grad.flatten(1).norm(dim=1).clamp_min(1e-12))[:, None, None]
-        return loss + loss_at(emb + push), None
+        return loss + self.loss_fn(model.logits(emb + push, lengths), y)[0], None
 
     def on_train_epoch_start(self) -> None:
         if not self.gradual_unfreeze:
@@ -543,13 +538,11 @@ def _train_batches(ids: list[list[int]], y: torch.Tensor, batch_size: int, seed:
     def make_epoch(epoch: int, rank: int, world: int):
         gen = torch.Generator().manual_seed(seed + epoch)
         mine = torch.randperm(len(ids), generator=gen)[rank::world].tolist()
-        pool = batch_size * bucket if bucket else len(mine) or 1
-        chunks = []
-        for p in range(0, len(mine), pool):
-            part = mine[p : p + pool]
-            if bucket:
-                part = sorted(part, key=lambda i: len(ids[i]))
-            chunks += [part[s : s + batch_size] for s in range(0, len(part), batch_size)]
+        if bucket:  # pools are whole batches, so no batch straddles two pools
+            pool = batch_size * bucket
+            pools = (mine[p : p + pool] for p in range(0, len(mine), pool))
+            mine = [i for part in pools for i in sorted(part, key=lambda i: len(ids[i]))]
+        chunks = [mine[s : s + batch_size] for s in range(0, len(mine), batch_size)]
         if bucket:
             chunks = [chunks[i] for i in torch.randperm(len(chunks), generator=gen).tolist()]
         for chunk in chunks:

@@ -344,18 +344,26 @@ class Forecaster:
                              "start earlier or pass more rows")  # fmt: skip
         return self._score(s, starts)[0]
 
+    def _forecasts_at(self, s: Series, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The windows' point forecasts ``(N, H, C)`` and, for a probabilistic head, their
+        quantiles ``(N, H, C, Q)`` (else None), on the original scale."""
+        cfg = self._ready().config
+        params = torch.from_numpy(self._forecast(s, starts))
+        pred = self._to_original(point_of(params, cfg).numpy())
+        if cfg.head == "point":
+            return pred, None
+        return pred, self._to_original_q(quantiles_of(params, cfg).numpy())
+
     def _score(self, s: Series, starts: np.ndarray, per_window: bool = False):
         cfg = self._ready().config
-        params = self._forecast(s, starts)
+        pred, q = self._forecasts_at(s, starts)
         idx = starts[:, None] + np.arange(self.lookback + self.horizon)
         windows = s.values[idx]
         past, true = windows[:, : self.lookback], windows[:, self.lookback :]
-        pred = self._to_original(point_of(torch.from_numpy(params), cfg).numpy())
         mean, std = np.asarray(self.meta["mean"]), np.asarray(self.meta["std"])
         scale, season = np.asarray(self.meta["mase_scale"]), self.meta["season"]
         result: dict[str, Any] = forecast_metrics(pred, true, mean, std, scale)
-        if cfg.head != "point":
-            q = self._to_original_q(quantiles_of(torch.from_numpy(params), cfg).numpy())
+        if q is not None:
             result["coverage"] = coverage(q[..., 0], q[..., -1], true)
             result["interval"] = [cfg.quantiles[0], cfg.quantiles[-1]]
         result["windows"] = len(starts)
@@ -400,8 +408,7 @@ class Forecaster:
         well. Each window's forecast is the one :meth:`predict` makes from the rows before it."""
         s, starts = self._origins(data, start, stride, "historical forecast")
         cfg = self._ready().config
-        params = self._forecast(s, starts)
-        pred = self._to_original(point_of(torch.from_numpy(params), cfg).numpy())  # (N, H, C)
+        pred, q = self._forecasts_at(s, starts)  # (N, H, C), (N, H, C, Q) or None
         rows = (starts + self.lookback)[:, None] + np.arange(self.horizon)  # (N, H)
         when = s.time[rows.ravel()] if s.time is not None else s.start_index + rows.ravel()
         time_name = self.meta.get("time_col") if s.time is not None else "row"
@@ -410,9 +417,6 @@ class Forecaster:
                 time_name: np.asarray(when),
                 "step": np.tile(np.arange(1, self.horizon + 1), len(starts))}  # fmt: skip
         actual = s.values[rows]  # (N, H, C)
-        q = None
-        if cfg.head != "point":
-            q = self._to_original_q(quantiles_of(torch.from_numpy(params), cfg).numpy())
         long = self.meta.get("id_col")
         parts = []
         for k, t in enumerate(s.targets):
