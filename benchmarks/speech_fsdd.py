@@ -42,6 +42,7 @@ def train(train_items, budget: float, args, streaming: bool = False, out: Path |
     floor = None if streaming else args.dynamic_range  # offline models only
     rec = rnnkit.SpeechRecognizer(streaming=streaming, hidden_size=args.hidden,
                                   num_layers=args.layers, conv_channels=args.channels,
+                                  frontend=args.frontend, conv2d_channels=args.maps,
                                   dropout=args.dropout, speed_perturb=args.speed,
                                   n_mels=args.n_mels,
                                   cepstral_smoothing=args.ceps,
@@ -130,6 +131,13 @@ def main() -> int:
     p.add_argument("--hidden", type=int, default=192)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--channels", type=int, default=128)
+    p.add_argument(
+        "--frontend",
+        choices=["conv1d", "conv2d"],
+        default="conv2d",
+        help="rows before session 10 in RESULTS.md ran conv1d, then the only one",
+    )
+    p.add_argument("--maps", type=int, default=32, help="conv2d front end: feature maps")
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--speed", type=float, nargs="*", help="speed perturbation, e.g. 0.9 1 1.1")
     p.add_argument("--n-mels", type=int, default=40, help="mel bands")

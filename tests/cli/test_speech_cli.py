@@ -39,11 +39,13 @@ def manifest(tmp_path_factory) -> Path:
 def trained(manifest, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("model")
     r = run("speech", "train", str(manifest), "--out", str(out), "--max-steps", "15",
-            "--streaming", "--cepstral-smoothing", "13", *TINY)  # fmt: skip
+            "--streaming", "--cepstral-smoothing", "13", "--frontend", "conv2d",
+            "--conv2d-channels", "4", *TINY)  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "model written to" in r.stdout
-    features = json.loads((out / "config.json").read_text())["features"]
-    assert features["cepstral_smoothing"] == 13
+    config = json.loads((out / "config.json").read_text())
+    assert config["features"]["cepstral_smoothing"] == 13
+    assert config["model"]["frontend"] == "conv2d" and config["model"]["conv2d_channels"] == 4
     return out
 
 
@@ -78,6 +80,8 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
     assert r.returncode == 2 and "--speed-perturb" in r.stderr
     r = run("speech", "train", "fsdd", "--cepstral-smoothing", "99", "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "cepstral_smoothing <= n_mels = 40" in r.stderr
+    r = run("speech", "train", "fsdd", "--frontend", "conv3d", "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "frontend must be one of" in r.stderr
 
 
 def test_diagnose_a_speech_model(trained, manifest, tmp_path, diagnose):

@@ -42,8 +42,12 @@ def train(
     cell: str = typer.Option("gru", help="gru or lstm."),
     hidden_size: int = typer.Option(192, help="Hidden units per direction and layer."),
     num_layers: int = typer.Option(2, help="Stacked recurrent layers."),
-    conv_channels: int = typer.Option(128, help="Channels of the convolutional front end."),
+    conv_channels: int = typer.Option(128, help="Channels of the conv1d front end."),
     subsample: int = typer.Option(2, help="Time stride of the front end (1 or 2)."),
+    frontend: str = typer.Option(
+        "conv2d", help="conv2d (over time and frequency, DeepSpeech 2) or conv1d (over time)."
+    ),
+    conv2d_channels: int = typer.Option(32, help="Maps of the conv2d front end."),
     dropout: float = typer.Option(0.1, help="Dropout."),
     n_mels: int = typer.Option(40, help="Mel bands."),
     sample_rate: int = typer.Option(None, help="Model rate in Hz (default: the data's)."),
@@ -73,7 +77,8 @@ def train(
     else:
         rec = SpeechRecognizer(streaming=streaming, cell=cell, hidden_size=hidden_size,
                                num_layers=num_layers, conv_channels=conv_channels,
-                               subsample=subsample, dropout=dropout, n_mels=n_mels,
+                               subsample=subsample, frontend=frontend,
+                               conv2d_channels=conv2d_channels, dropout=dropout, n_mels=n_mels,
                                sample_rate=sample_rate, spec_augment=spec_augment,
                                speed_perturb=C.number_list(speed_perturb, "--speed-perturb", float,
                                                            "0.9,1.0,1.1"),

@@ -9,6 +9,13 @@ et al. 2016, sec. 3: convolutions over time, recurrent layers, CTC).
       -> GRU/LSTM stack (rnnkit.nn; bidirectional offline, unidirectional streaming)
       -> Linear -> log-softmax over blank + characters     (B, T', V)
 
+With ``frontend="conv2d"`` the two convolutions run over time *and* frequency instead
+(DeepSpeech 2's 2-D variant, sec. 3.5): ``conv2d_channels`` maps, kernel 5 bands x ``k``
+frames, stride 2 in frequency (40 bands -> 20 -> 10) and ``s`` in time, a LayerNorm over
+each frame's maps x bands; the recurrent stack reads each frame's maps x bands flattened. A
+filter that slides along the mel axis responds to a formant pattern wherever it sits, which
+is what a new voice with a longer or shorter vocal tract changes.
+
 Time subsampling is at most 2x at a 10 ms hop: the shortest FSDD clips are 0.14 s (14 frames)
 and CTC needs a frame per label plus one between repeated labels. ``lengths`` follow the
 convolutions (``ceil(length / s)``), and frames past a length are zeroed after every
@@ -32,6 +39,15 @@ from torch import Tensor, nn
 from .. import nn as rnn
 
 CELLS = {"lstm": rnn.LSTM, "gru": rnn.GRU}
+FRONTENDS = ("conv1d", "conv2d")
+FREQ_KERNEL, FREQ_STRIDE = 5, 2  # the 2-D front end's convolutions along the mel axis
+
+
+def _bands_after(n_mels: int, layers: int) -> int:
+    """Mel bands left after ``layers`` 2-D convolutions (padding 2, stride 2: ceil(n / 2))."""
+    for _ in range(layers):
+        n_mels = (n_mels + 2 * (FREQ_KERNEL // 2) - FREQ_KERNEL) // FREQ_STRIDE + 1
+    return n_mels
 
 
 @dataclass(frozen=True)
@@ -40,6 +56,10 @@ class AcousticConfig:
     vocab_size: int  # blank + characters
     conv_channels: int = 128
     conv_kernel: int = 5
+    # "conv2d": convolutions over time and frequency (SpeechRecognizer's default); the
+    # dataclass keeps "conv1d" so that saved configs from before the field load unchanged
+    frontend: str = "conv1d"
+    conv2d_channels: int = 32
     subsample: int = 2
     cell: str = "gru"
     hidden_size: int = 192
@@ -51,6 +71,8 @@ class AcousticConfig:
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {sorted(CELLS)}, got {self.cell!r}")
+        if self.frontend not in FRONTENDS:
+            raise ValueError(f"frontend must be one of {FRONTENDS}, got {self.frontend!r}")
         if self.subsample not in (1, 2):
             raise ValueError(
                 f"subsample must be 1 or 2 (CTC needs frames: FSDD clips are as short as "
@@ -67,6 +89,13 @@ class AcousticConfig:
     def causal(self) -> bool:
         return not self.bidirectional
 
+    @property
+    def front_size(self) -> int:
+        """Features per frame that the front end hands the recurrent stack."""
+        if self.frontend == "conv1d":
+            return self.conv_channels
+        return self.conv2d_channels * _bands_after(self.n_mels, 2)
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -76,12 +105,23 @@ class AcousticModel(nn.Module):
         super().__init__()
         self.config = c = config
         k, C = c.conv_kernel, c.conv_channels
-        self.convs = nn.ModuleList(
-            [nn.Conv1d(c.n_mels, C, k), nn.Conv1d(C, C, k, stride=c.subsample)]
-        )
-        self.norms = nn.ModuleList([nn.LayerNorm(C), nn.LayerNorm(C)])
-        self.rnn = CELLS[c.cell](C, c.hidden_size, c.num_layers, dropout=c.dropout if
-                                 c.num_layers > 1 else 0.0, bidirectional=c.bidirectional,
+        if c.frontend == "conv1d":
+            self.convs = nn.ModuleList(
+                [nn.Conv1d(c.n_mels, C, k), nn.Conv1d(C, C, k, stride=c.subsample)]
+            )
+            self.norms = nn.ModuleList([nn.LayerNorm(C), nn.LayerNorm(C)])
+        else:  # time is the last axis; frequency is padded by the convolution itself
+            M, fp = c.conv2d_channels, FREQ_KERNEL // 2
+            self.convs = nn.ModuleList([
+                nn.Conv2d(1, M, (FREQ_KERNEL, k), stride=(FREQ_STRIDE, 1), padding=(fp, 0)),
+                nn.Conv2d(M, M, (FREQ_KERNEL, k), stride=(FREQ_STRIDE, c.subsample),
+                          padding=(fp, 0)),
+            ])  # fmt: skip
+            self.norms = nn.ModuleList(
+                [nn.LayerNorm([M, _bands_after(c.n_mels, i)]) for i in (1, 2)]
+            )
+        self.rnn = CELLS[c.cell](c.front_size, c.hidden_size, c.num_layers, dropout=c.dropout
+                                 if c.num_layers > 1 else 0.0, bidirectional=c.bidirectional,
                                  impl=c.impl)  # fmt: skip
         self.drop = nn.Dropout(c.dropout)
         self.head = nn.Linear(c.hidden_size * (2 if c.bidirectional else 1), c.vocab_size)
@@ -91,22 +131,30 @@ class AcousticModel(nn.Module):
         return (lengths + s - 1) // s
 
     def _conv(self, i: int, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        """``x (B, C, T)`` through conv ``i`` (padded per the config), norm, GELU, masked."""
+        """``x (B, C, [F,] T)`` through conv ``i`` (time padded per the config), norm, GELU,
+        frames past ``lengths`` zeroed."""
         conv, k = self.convs[i], self.config.conv_kernel
         pad = (k - 1, 0) if self.config.causal else ((k - 1) // 2, (k - 1) // 2)
-        y = conv(F.pad(x, pad))
-        if conv.stride[0] > 1:
-            lengths = (lengths + conv.stride[0] - 1) // conv.stride[0]
-        y = F.gelu(self.norms[i](y.transpose(1, 2))).transpose(1, 2)
-        mask = torch.arange(y.shape[2], device=y.device)[None, :] < lengths[:, None]
-        return y * mask[:, None, :], lengths
+        y = conv(F.pad(x, pad))  # pads the last (time) axis only
+        s = conv.stride[-1]
+        if s > 1:
+            lengths = (lengths + s - 1) // s
+        y = self._post(i, y)
+        mask = torch.arange(y.shape[-1], device=y.device)[None, :] < lengths[:, None]
+        return y * mask.view(mask.shape[0], *[1] * (y.dim() - 2), -1), lengths
+
+    def _post(self, i: int, y: Tensor) -> Tensor:
+        """LayerNorm over each frame's channels (and bands), then GELU."""
+        return F.gelu(self.norms[i](y.movedim(-1, 1))).movedim(1, -1)
 
     def front(self, feats: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        """``feats (B, T, n_mels)`` -> ``(B, T', C)`` and ``lengths'``."""
+        """``feats (B, T, n_mels)`` -> ``(B, T', front_size)`` and ``lengths'``."""
         x = feats.transpose(1, 2)
+        if self.config.frontend == "conv2d":
+            x = x.unsqueeze(1)  # (B, 1, n_mels, T)
         for i in range(len(self.convs)):
             x, lengths = self._conv(i, x, lengths)
-        return x.transpose(1, 2), lengths
+        return x.flatten(1, -2).transpose(1, 2), lengths
 
     def forward(
         self, x: tuple[Tensor, Tensor], state: Any = None
@@ -146,24 +194,24 @@ class StreamingFrontEnd:
         if not model.config.causal:
             raise ValueError("streaming needs a unidirectional model (streaming=True)")
         self.model = model
-        C, k = model.config.conv_channels, model.config.conv_kernel
-        ins = [model.config.n_mels, C]
-        self.history = [torch.zeros(1, c, k - 1) for c in ins]
+        self.history: list[Tensor | None] = [None, None]  # (1, C, [F,] k - 1), made on first use
         self.seen = [0, 0]
 
     @torch.no_grad()
     def __call__(self, frames: Tensor) -> Tensor:
-        """``frames (n, n_mels)`` normalised features -> new ``(m, C)`` front-end outputs."""
+        """``frames (n, n_mels)`` normalised features -> new ``(m, front_size)`` outputs."""
         x = frames.T.unsqueeze(0)  # (1, n_mels, n)
+        if self.model.config.frontend == "conv2d":
+            x = x.unsqueeze(1)  # (1, 1, n_mels, n)
         for i, conv in enumerate(self.model.convs):
-            s, n = conv.stride[0], x.shape[2]
-            buf = torch.cat([self.history[i], x], dim=2)
+            s, k, n = conv.stride[-1], conv.kernel_size[-1], x.shape[-1]
+            if self.history[i] is None:
+                self.history[i] = x.new_zeros(*x.shape[:-1], k - 1)
+            buf = torch.cat([self.history[i], x], dim=-1)
             first = -(-self.seen[i] // s) * s - self.seen[i]  # offset of the next output's window
-            k = conv.kernel_size[0]
-            self.history[i] = buf[:, :, buf.shape[2] - (k - 1) :] if k > 1 else buf[:, :, :0]
+            self.history[i] = buf[..., buf.shape[-1] - (k - 1) :]
             self.seen[i] += n
-            if buf.shape[2] - first < k:
-                return x.new_zeros(0, self.model.config.conv_channels)
-            y = conv(buf[:, :, first:])
-            x = F.gelu(self.model.norms[i](y.transpose(1, 2))).transpose(1, 2)
-        return x[0].T
+            if buf.shape[-1] - first < k:
+                return x.new_zeros(0, self.model.config.front_size)
+            x = self.model._post(i, conv(buf[..., first:]))
+        return x.flatten(1, -2)[0].T

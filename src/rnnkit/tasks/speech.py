@@ -57,6 +57,11 @@ class SpeechRecognizer:
             framing, normalised with global statistics, that :meth:`stream` can run live.
         cell, hidden_size, num_layers, dropout: the recurrent stack (rnnkit layers).
         conv_channels, conv_kernel, subsample: the convolutional front end (time stride 1 or 2).
+        frontend: ``"conv2d"`` (the default: convolutions over time and frequency,
+            DeepSpeech 2's variant, ``conv2d_channels`` maps, stride 2 along the mel axis, so
+            a formant pattern is matched wherever a voice puts it; ``conv_channels`` is then
+            unused) or ``"conv1d"`` (over time, mel bands as channels; what a saved model
+            without a ``frontend`` entry has).
         n_mels: mel bands; sample_rate: the model's rate (``None``: the training data's).
         spec_augment: time and frequency masking at train time: ``True`` (2 masks of up to
             6 bands, 2 of up to 8 frames), ``False``, or a dict of
@@ -83,7 +88,8 @@ class SpeechRecognizer:
 
     def __init__(self, streaming: bool = False, cell: str = "gru", hidden_size: int = 192,
                  num_layers: int = 2, dropout: float = 0.1, conv_channels: int = 128,
-                 conv_kernel: int = 5, subsample: int = 2, n_mels: int = 40,
+                 conv_kernel: int = 5, subsample: int = 2, frontend: str = "conv2d",
+                 conv2d_channels: int = 32, n_mels: int = 40,
                  sample_rate: int | None = None, spec_augment: bool | dict = True,
                  speed_perturb: Sequence[float] | None = None,
                  dynamic_range_db: float | None = None,
@@ -98,6 +104,7 @@ class SpeechRecognizer:
         self.speed_perturb = _check_speeds(speed_perturb)
         self.model_options = {
             "conv_channels": conv_channels, "conv_kernel": conv_kernel, "subsample": subsample,
+            "frontend": frontend, "conv2d_channels": conv2d_channels,
             "cell": cell, "hidden_size": hidden_size, "num_layers": num_layers,
             "bidirectional": not streaming, "dropout": dropout, "impl": impl,
         }  # fmt: skip
