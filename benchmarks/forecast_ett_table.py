@@ -24,6 +24,10 @@ def schedule(r: dict) -> str:
         name = f"{name}, w = {c['segment']}"
     if c.get("hidden", 256) != 256:
         name = f"{name}, d = {c['hidden']}"
+    if c.get("lr", 2e-3) != 2e-3:
+        name = f"{name}, lr {c['lr']:g}"
+    if c.get("val_every", 100) != 100:
+        name = f"{name}, validated every {c['val_every']}"
     return name if c.get("channel_embedding", True) else f"{name}, no channel embedding"
 
 
