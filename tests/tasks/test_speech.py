@@ -171,6 +171,8 @@ def test_conv2d_front_end_shapes_and_streaming(n_mels, bands):
     rebuilt.load_state_dict(model.state_dict())
     with pytest.raises(ValueError, match="frontend"):
         AcousticConfig(n_mels=8, vocab_size=5, frontend="conv3d")
+    with pytest.raises(ValueError, match="conv2d_channels must be >= 1"):
+        AcousticConfig(n_mels=8, vocab_size=5, frontend="conv2d", conv2d_channels=0)
     # a config saved before the field existed is the 1-D front end; new estimators are 2-D
     old = {k: v for k, v in config.to_dict().items() if k not in ("frontend", "conv2d_channels")}
     assert AcousticConfig(**old).frontend == "conv1d"

@@ -73,6 +73,11 @@ class AcousticConfig:
             raise ValueError(f"cell must be one of {sorted(CELLS)}, got {self.cell!r}")
         if self.frontend not in FRONTENDS:
             raise ValueError(f"frontend must be one of {FRONTENDS}, got {self.frontend!r}")
+        if self.conv_channels < 1 or self.conv2d_channels < 1:
+            raise ValueError(
+                f"conv_channels and conv2d_channels must be >= 1, got {self.conv_channels} "
+                f"and {self.conv2d_channels}"
+            )
         if self.subsample not in (1, 2):
             raise ValueError(
                 f"subsample must be 1 or 2 (CTC needs frames: FSDD clips are as short as "
