@@ -13,6 +13,7 @@ import os
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -92,6 +93,11 @@ class Run:
     options: dict[str, Any]  # TrainConfig fields: fit(..., **run.options)
     callbacks: list
     resume: bool
+
+    def continues(self, out: Path) -> bool:
+        """``--resume`` with a model directory already at ``out``: load it and continue
+        instead of building a new estimator from the command line's options."""
+        return self.resume and (Path(out) / "config.json").is_file()
 
     @property
     def main(self) -> bool:

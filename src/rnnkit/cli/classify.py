@@ -85,7 +85,7 @@ def train(
         val_data = _read(data, "dev", text_col, label_col, fmt, encoding)
     from ..tasks.classify import TextClassifier  # after the data: bad input fails fast
 
-    if run.resume and (out / "config.json").is_file():
+    if run.continues(out):
         clf = TextClassifier.load(out)
     else:
         clf = TextClassifier(level=level, lower=lower, split_punct=split_punct,

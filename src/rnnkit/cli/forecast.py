@@ -68,7 +68,7 @@ def train(
     )  # bad input fails before Lightning
     from ..tasks.forecast import Forecaster
 
-    if run.resume and (out / "config.json").is_file():
+    if run.continues(out):
         fc = Forecaster.load(out)
     else:
         fc = Forecaster(lookback=lookback, horizon=horizon, cell=cell, architecture=architecture,

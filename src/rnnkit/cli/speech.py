@@ -72,7 +72,7 @@ def train(
 
     if data == "fsdd" or split is not None:
         items = fsdd_split(items, split or "official")[0]
-    if run.resume and (out / "config.json").is_file():
+    if run.continues(out):
         rec = SpeechRecognizer.load(out)
     else:
         rec = SpeechRecognizer(streaming=streaming, cell=cell, hidden_size=hidden_size,

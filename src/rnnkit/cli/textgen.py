@@ -51,7 +51,7 @@ def train(
         train_text, val_text = split_text(read_text(data, encoding=encoding), val_fraction)
     from ..tasks.textgen import TextGenerator  # after the data: bad input fails fast
 
-    if run.resume and (out / "config.json").is_file():
+    if run.continues(out):
         gen = TextGenerator.load(out)  # a finished run: its own options
     else:  # a new run, or one killed before it wrote config.json (same options again)
         gen = TextGenerator(level=level, cell=cell, hidden_size=hidden_size,

@@ -101,7 +101,7 @@ def train(
         val_pairs = read_parallel(valid_src, valid_tgt, encoding)
     from ..tasks.translate import Translator  # after the data: bad input fails fast
 
-    if run.resume and (out / "config.json").is_file():
+    if run.continues(out):
         tr = Translator.load(out)
     else:
         tr = Translator(tokenizer=tokenizer, vocab_size=vocab_size, joint_vocab=joint_vocab,

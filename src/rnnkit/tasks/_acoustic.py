@@ -152,14 +152,23 @@ class AcousticModel(nn.Module):
         """LayerNorm over each frame's channels (and bands), then GELU."""
         return F.gelu(self.norms[i](y.movedim(-1, 1))).movedim(1, -1)
 
+    def _front_in(self, feats: Tensor) -> Tensor:
+        """``(B, T, n_mels)`` -> the first convolution's input, time last:
+        ``(B, n_mels, T)``, or ``(B, 1, n_mels, T)`` for the 2-D front end."""
+        x = feats.transpose(1, 2)
+        return x.unsqueeze(1) if self.config.frontend == "conv2d" else x
+
+    @staticmethod
+    def _front_out(x: Tensor) -> Tensor:
+        """The last convolution's ``(B, C, [F,] T')`` -> ``(B, T', front_size)``."""
+        return x.flatten(1, -2).transpose(1, 2)
+
     def front(self, feats: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
         """``feats (B, T, n_mels)`` -> ``(B, T', front_size)`` and ``lengths'``."""
-        x = feats.transpose(1, 2)
-        if self.config.frontend == "conv2d":
-            x = x.unsqueeze(1)  # (B, 1, n_mels, T)
+        x = self._front_in(feats)
         for i in range(len(self.convs)):
             x, lengths = self._conv(i, x, lengths)
-        return x.flatten(1, -2).transpose(1, 2), lengths
+        return self._front_out(x), lengths
 
     def forward(
         self, x: tuple[Tensor, Tensor], state: Any = None
@@ -205,9 +214,7 @@ class StreamingFrontEnd:
     @torch.no_grad()
     def __call__(self, frames: Tensor) -> Tensor:
         """``frames (n, n_mels)`` normalised features -> new ``(m, front_size)`` outputs."""
-        x = frames.T.unsqueeze(0)  # (1, n_mels, n)
-        if self.model.config.frontend == "conv2d":
-            x = x.unsqueeze(1)  # (1, 1, n_mels, n)
+        x = self.model._front_in(frames[None])
         for i, conv in enumerate(self.model.convs):
             s, k, n = conv.stride[-1], conv.kernel_size[-1], x.shape[-1]
             if self.history[i] is None:
@@ -219,4 +226,4 @@ class StreamingFrontEnd:
             if buf.shape[-1] - first < k:
                 return x.new_zeros(0, self.model.config.front_size)
             x = self.model._post(i, conv(buf[..., first:]))
-        return x.flatten(1, -2)[0].T
+        return self.model._front_out(x)[0]
