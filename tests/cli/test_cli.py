@@ -174,6 +174,8 @@ def test_bad_adaptive_softmax_cutoffs_give_one_clear_line(tmp_path):
                    "vocabulary of more than 9")  # fmt: skip
     one_line_error(run("textgen", "train", str(corpus), "--out", out,
                        "--adaptive-softmax", "3"), "level='word'")  # fmt: skip
+    one_line_error(run("textgen", "train", str(corpus), "--out", out, "--residual",
+                       "--embedding-size", "8"), "embedding_size == hidden_size")  # fmt: skip
 
 
 def test_help_is_complete():
@@ -188,6 +190,7 @@ def test_help_is_complete():
         "--lr",
         "--weight-decay",
         "--adaptive-softmax",
+        "--residual",
         "--seed",
         "--devices",
         "--resume",

@@ -164,3 +164,56 @@ def test_a_frozen_format_1_model_directory_keeps_loading():
         gen.generate(expected["prompt"], expected["n"], seed=expected["seed"]) == expected["text"]
     )
     assert gen.evaluate(expected["eval_text"])["loss"] == pytest.approx(expected["loss"], rel=1e-5)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_residual_stack_steps_as_it_runs_and_carries_its_state(cell):
+    import torch
+
+    from rnnkit.tasks._lm import LanguageModel, LMConfig, ResidualStack
+    from rnnkit.train.module import _clone_state, _pack_state, _unpack_state, detach_state
+
+    torch.manual_seed(0)
+    config = LMConfig(vocab_size=30, cell=cell, hidden_size=24, num_layers=3, residual=True)
+    model = LanguageModel(config).eval()
+    assert isinstance(model.rnn, ResidualStack) and len(model.rnn.layers) == 3
+    x = torch.randint(0, 30, (4, 20))
+    whole, state = model(x)
+    assert isinstance(state, tuple) and len(state) == 3
+    s, steps = None, []
+    for t in range(20):  # generation's path: one token at a time with the carried state
+        logits, s = model.step(x[:, t], s)
+        steps.append(logits)
+    torch.testing.assert_close(torch.stack(steps, 1), whole, atol=1e-5, rtol=1e-5)
+    first, mid = model(x[:, :7])  # truncated BPTT's path: windows with the state carried
+    for carried in (detach_state(mid), _clone_state(mid), _unpack_state(_pack_state(mid))):
+        rest, _ = model(x[:, 7:], carried)
+        torch.testing.assert_close(torch.cat([first, rest], 1), whole, atol=1e-5, rtol=1e-5)
+    # the residual path: with every layer's output zeroed, the input passes straight through
+    for layer in model.rnn.layers:
+        for p in layer.parameters():
+            torch.nn.init.zeros_(p)
+    emb = model.embedding(x)
+    torch.testing.assert_close(model.features(x)[0], model.rnn.final_norm(emb))
+
+
+def test_a_residual_char_lm_learns_round_trips_and_refuses_what_it_cannot_do(shakespeare, tmp_path):
+    train, val = shakespeare
+    gen = TextGenerator(level="char", hidden_size=64, num_layers=2, bptt=32, residual=True)
+    gen.fit(train, val, out=tmp_path / "m", **{**FAST, "max_steps": 80})
+    history = [h["val_loss"] for h in gen.metrics["history"]]
+    h1 = unigram_entropy(gen.tokenizer.encode(train))
+    m = gen.evaluate(val, mode="stream")
+    assert history[-1] < history[0] and m["loss"] < h1 - 0.3, (history, m, h1)
+    back = rnnkit.load(tmp_path / "m")
+    assert back.model.config.residual
+    assert back.evaluate(val[:2000]) == gen.evaluate(val[:2000])
+    assert back.generate("KING", 30, seed=2) == gen.generate("KING", 30, seed=2)
+    with pytest.raises(ValueError, match="embedding_size == hidden_size"):
+        TextGenerator(hidden_size=64, embedding_size=32, residual=True)
+    from rnnkit.tasks._transfer import lm_model_options
+
+    gen.level = "word"  # transfer reads the config: a word-level residual LM
+    gen.save(tmp_path / "w")
+    with pytest.raises(ValueError, match="residual language model"):
+        lm_model_options(tmp_path / "w")

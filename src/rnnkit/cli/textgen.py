@@ -32,6 +32,9 @@ def train(
     embedding_dropout: float = typer.Option(0.0, help="Drop whole words from the embedding."),
     output_dropout: float = typer.Option(0.0, help="Locked dropout before the output layer."),
     tie_weights: bool = typer.Option(False, help="Share embedding and output weights."),
+    residual: bool = typer.Option(
+        False, help="Pre-norm residual layers: x + rnn(LayerNorm(x)) each, LayerNorm at the top."
+    ),
     adaptive_softmax: str = typer.Option(
         None, help="Word level: adaptive softmax cutoffs, e.g. 2000,6000 (faster training)."
     ),
@@ -60,6 +63,7 @@ def train(
                             weight_drop=weight_drop, zoneout=zoneout,
                             embedding_dropout=embedding_dropout, output_dropout=output_dropout,
                             tie_weights=tie_weights, bptt=bptt, stateful=stateful,
+                            residual=residual,
                             adaptive_softmax=C.number_list(adaptive_softmax, "--adaptive-softmax",
                                                            int, "2000,6000"))  # fmt: skip
     gen.fit(train_text, val_text, out=out, resume=run.resume, callbacks=run.callbacks,

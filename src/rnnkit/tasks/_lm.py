@@ -1,6 +1,10 @@
 """The recurrent language model behind :class:`rnnkit.TextGenerator`.
 
 ``embedding -> rnnkit RNN/LSTM/GRU stack -> (locked dropout) -> linear to the vocabulary``,
+or, with ``residual=True``, a pre-norm residual stack: each layer adds
+``rnn(LayerNorm(x))`` to its input ``x`` and a final LayerNorm precedes the output layer (the
+block layout of recent recurrent language models, e.g. Griffin, De et al. 2024, and xLSTM,
+Beck et al. 2024, without their other parts: here the plain rnnkit cell is the block);
 optionally with the output layer tied to the embedding (Press & Wolf 2017; Inan et al.
 2017) and embedding dropout that drops whole words (Gal & Ghahramani 2016, section 4.2;
 as in AWD-LSTM, Merity et al. 2017).
@@ -47,6 +51,7 @@ class LMConfig:
     tie_weights: bool = False
     adaptive_cutoffs: tuple[int, ...] | None = None  # ids must be frequency-ordered
     impl: str = "auto"
+    residual: bool = False  # pre-norm residual layers (ResidualStack) instead of a stack
 
     def __post_init__(self) -> None:
         if self.adaptive_cutoffs is not None:
@@ -65,6 +70,11 @@ class LMConfig:
             raise ValueError(
                 "tie_weights needs embedding_size == hidden_size, got "
                 f"{self.embedding_size} and {self.hidden_size}"
+            )
+        if self.residual and self.embedding_size not in (None, self.hidden_size):
+            raise ValueError(
+                "residual=True adds each layer's output to its input, so it needs "
+                f"embedding_size == hidden_size, got {self.embedding_size} and {self.hidden_size}"
             )
         if self.embedding_init_std is not None and not self.embedding_init_std > 0:
             raise ValueError(
@@ -95,7 +105,10 @@ class LanguageModel(nn.Module):
         }  # fmt: skip
         if c.layer_norm:
             options["layer_norm"] = True
-        self.rnn = CELLS[c.cell](c.embed_dim, c.hidden_size, c.num_layers, **options)
+        if c.residual:
+            self.rnn: nn.Module = ResidualStack(c, options)
+        else:
+            self.rnn = CELLS[c.cell](c.embed_dim, c.hidden_size, c.num_layers, **options)
         if c.adaptive_cutoffs is None:
             self.head: nn.Module = nn.Linear(c.hidden_size, c.vocab_size)
         else:
@@ -148,6 +161,51 @@ class LanguageModel(nn.Module):
         """One token per sequence ``(B,)`` -> ``(logits (B, V), state)`` (streaming)."""
         y, state = self.rnn.step(F.embedding(token, self.embedding.weight), state)
         return self.head(y), state
+
+
+class ResidualStack(nn.Module):
+    """``num_layers`` one-layer rnnkit RNNs, each ``x + dropout(rnn(LayerNorm(x)))``, then a
+    LayerNorm: the residual path carries the input to every layer unchanged, and each layer
+    reads a normalised copy. ``dropout`` (between layers in a plain stack) drops each
+    layer's contribution; the cell's own regularisers apply inside it.
+
+    The state is a tuple with one entry per layer, each that layer's own state."""
+
+    def __init__(self, config: LMConfig, options: dict[str, Any]) -> None:
+        super().__init__()
+        H, p = config.hidden_size, config.dropout
+        inner = {**options, "dropout": 0.0}  # one layer each: nothing in between
+        self.layers = nn.ModuleList(CELLS[config.cell](H, H, 1, **inner)
+                                    for _ in range(config.num_layers))  # fmt: skip
+        self.norms = nn.ModuleList(nn.LayerNorm(H) for _ in range(config.num_layers))
+        self.final_norm = nn.LayerNorm(H)
+        self.dropout = p
+
+    def _states(self, state: Any) -> tuple:
+        if state is None:
+            return (None,) * len(self.layers)
+        if not isinstance(state, (tuple, list)) or len(state) != len(self.layers):
+            raise ValueError(
+                f"expected a residual stack's state: a tuple of {len(self.layers)} layer states"
+            )
+        return tuple(state)
+
+    def forward(self, x: Tensor, state: Any = None) -> tuple[Tensor, tuple]:
+        new = []
+        for layer, norm, s in zip(self.layers, self.norms, self._states(state)):
+            y, s = layer(norm(x), s)
+            x = x + F.dropout(y, self.dropout, self.training)
+            new.append(s)
+        return self.final_norm(x), tuple(new)
+
+    def step(self, x_t: Tensor, state: Any = None) -> tuple[Tensor, tuple]:
+        """One time step ``(B, H)``, evaluation semantics (as the layers' own ``step``)."""
+        new = []
+        for layer, norm, s in zip(self.layers, self.norms, self._states(state)):
+            y, s = layer.step(norm(x_t), s)
+            x_t = x_t + y
+            new.append(s)
+        return self.final_norm(x_t), tuple(new)
 
 
 class AdaptiveSoftmax(nn.Module):

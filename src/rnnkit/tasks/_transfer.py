@@ -43,6 +43,12 @@ def lm_model_options(lm_dir: str | Path) -> dict[str, Any]:
             "transfer needs a word-level one (rnnkit textgen train --level word ...)"
         )
     m = config["model"]
+    if m.get("residual"):
+        raise ValueError(
+            f"pretrained={str(lm_dir)!r} is a residual language model; transfer copies a "
+            "plain stack's weights into the classifier's encoder: train the LM without "
+            "--residual"
+        )
     return {"cell": m["cell"], "hidden_size": m["hidden_size"], "num_layers": m["num_layers"],
             "embedding_size": m["embedding_size"] or m["hidden_size"],
             "layer_norm": m["layer_norm"]}  # fmt: skip

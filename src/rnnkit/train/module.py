@@ -27,13 +27,20 @@ from .guard import DivergenceGuard
 SNAPSHOT_EVERY = 50  # healthy steps between in-memory snapshots for rollbacks
 
 
-def detach_state(state: Any) -> Any:
-    """Cut the graph at a window boundary (truncated BPTT), keeping the values."""
+def _map_state(fn: Any, state: Any) -> Any:
+    """``fn`` on every tensor of a state: a tensor, ``None``, a NamedTuple (``LSTMState``)
+    or a plain tuple/list of states (a residual stack's, one per layer)."""
     if state is None:
         return None
     if isinstance(state, Tensor):
-        return state.detach()
-    return type(state)(*(detach_state(s) for s in state))
+        return fn(state)
+    parts = [_map_state(fn, s) for s in state]
+    return type(state)(*parts) if hasattr(state, "_fields") else type(state)(parts)
+
+
+def detach_state(state: Any) -> Any:
+    """Cut the graph at a window boundary (truncated BPTT), keeping the values."""
+    return _map_state(Tensor.detach, state)
 
 
 def _pack_state(state: Any) -> Any:
@@ -56,11 +63,7 @@ def _unpack_state(packed: Any) -> Any:
 
 
 def _clone_state(state: Any) -> Any:
-    if state is None:
-        return None
-    if isinstance(state, Tensor):
-        return state.detach().clone()
-    return type(state)(*(_clone_state(s) for s in state))
+    return _map_state(lambda t: t.detach().clone(), state)
 
 
 class RecurrentTask(L.LightningModule):
