@@ -173,13 +173,13 @@ class ResidualStack(nn.Module):
 
     def __init__(self, config: LMConfig, options: dict[str, Any]) -> None:
         super().__init__()
-        H, p = config.hidden_size, config.dropout
+        H = config.hidden_size
         inner = {**options, "dropout": 0.0}  # one layer each: nothing in between
         self.layers = nn.ModuleList(CELLS[config.cell](H, H, 1, **inner)
                                     for _ in range(config.num_layers))  # fmt: skip
         self.norms = nn.ModuleList(nn.LayerNorm(H) for _ in range(config.num_layers))
         self.final_norm = nn.LayerNorm(H)
-        self.dropout = p
+        self.dropout = config.dropout
 
     def _states(self, state: Any) -> tuple:
         if state is None:
@@ -190,22 +190,20 @@ class ResidualStack(nn.Module):
             )
         return tuple(state)
 
-    def forward(self, x: Tensor, state: Any = None) -> tuple[Tensor, tuple]:
+    def _run(self, x: Tensor, state: Any, one_step: bool) -> tuple[Tensor, tuple]:
         new = []
         for layer, norm, s in zip(self.layers, self.norms, self._states(state)):
-            y, s = layer(norm(x), s)
-            x = x + F.dropout(y, self.dropout, self.training)
+            y, s = (layer.step if one_step else layer)(norm(x), s)
+            x = x + (y if one_step else F.dropout(y, self.dropout, self.training))
             new.append(s)
         return self.final_norm(x), tuple(new)
 
+    def forward(self, x: Tensor, state: Any = None) -> tuple[Tensor, tuple]:
+        return self._run(x, state, one_step=False)
+
     def step(self, x_t: Tensor, state: Any = None) -> tuple[Tensor, tuple]:
         """One time step ``(B, H)``, evaluation semantics (as the layers' own ``step``)."""
-        new = []
-        for layer, norm, s in zip(self.layers, self.norms, self._states(state)):
-            y, s = layer.step(norm(x_t), s)
-            x_t = x_t + y
-            new.append(s)
-        return self.final_norm(x_t), tuple(new)
+        return self._run(x_t, state, one_step=True)
 
 
 class AdaptiveSoftmax(nn.Module):
