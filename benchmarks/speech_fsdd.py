@@ -46,6 +46,7 @@ def train(train_items, budget: float, args, streaming: bool = False, out: Path |
                                   dropout=args.dropout, speed_perturb=args.speed,
                                   n_mels=args.n_mels,
                                   cepstral_smoothing=args.ceps,
+                                  normalize=None if streaming else args.normalize,
                                   spec_augment=masks, dynamic_range_db=floor)  # fmt: skip
     t = time.perf_counter()
     rec.fit(train_items, out=out, connected=args.connected, max_time=budget,
@@ -56,10 +57,12 @@ def train(train_items, budget: float, args, streaming: bool = False, out: Path |
 
 def connected_test(rec, test_items, count: int, seed: int) -> dict:
     gen = ConnectedSpeech(test_items, rec.sample_rate, min_words=3, max_words=7, snr_db=30.0)
-    pairs = list(gen.generate(count, seed=10_000 + seed))
-    audio, refs = [a for a, _ in pairs], [t for _, t in pairs]
-    greedy = error_rates(rec.transcribe(audio), refs)
-    lex = error_rates(rec.transcribe(audio, beam=8, lexicon=DIGIT_WORDS), refs)
+    triples = list(gen.generate_with_speakers(count, seed=10_000 + seed))
+    audio, refs = [a for a, _, _ in triples], [t for _, t, _ in triples]
+    # a per-speaker model normalises each speaker's strings together
+    speakers = [s for _, _, s in triples] if rec.normalization == "speaker" else None
+    greedy = error_rates(rec.transcribe(audio, speakers=speakers), refs)
+    lex = error_rates(rec.transcribe(audio, speakers=speakers, beam=8, lexicon=DIGIT_WORDS), refs)
     return {"greedy": greedy, "beam8_lexicon": lex, "strings": count}
 
 
@@ -142,6 +145,12 @@ def main() -> int:
     p.add_argument("--speed", type=float, nargs="*", help="speed perturbation, e.g. 0.9 1 1.1")
     p.add_argument("--n-mels", type=int, default=40, help="mel bands")
     p.add_argument("--ceps", type=int, help="cepstral smoothing: keep this many coefficients")
+    p.add_argument(
+        "--normalize",
+        choices=["utterance", "speaker"],
+        default="utterance",
+        help="offline models: per-utterance or per-speaker band statistics",
+    )
     p.add_argument("--dynamic-range", type=float, help="log-mel floor, dB under the peak")
     p.add_argument("--freq-masks", type=int, default=2, help="SpecAugment frequency masks")
     p.add_argument("--freq-width", type=int, default=6, help="... of up to this many bands")

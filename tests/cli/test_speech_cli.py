@@ -87,3 +87,29 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
 def test_diagnose_a_speech_model(trained, manifest, tmp_path, diagnose):
     data = diagnose(trained, manifest, tmp_path / "r", "--batch-size", "3")
     assert data["flow"]["T"] >= 10 and data["flow"]["layers"]  # frames after the front end
+
+
+def test_per_speaker_normalisation_end_to_end(manifest, trained, tmp_path):
+    lines = manifest.read_text().splitlines()
+    with_speakers = tmp_path / "spk.csv"
+    rows = [f"{line},{'theo' if i % 2 else 'other'}" for i, line in enumerate(lines[1:])]
+    with_speakers.write_text("path,text,speaker\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "m"
+    r = run("speech", "train", str(with_speakers), "--out", str(out), "--max-steps", "2",
+            "--normalize", "speaker", *TINY)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "config.json").read_text())["features"]["normalize"] == "speaker"
+    r = run("speech", "eval", str(out), str(with_speakers))
+    assert r.returncode == 0 and "(40 utterances)" in r.stdout, r.stderr
+    files = [line.split(",")[0] for line in lines[1:4]]
+    r = run("speech", "predict", str(out), *files, "--same-speaker")
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 3, r.stderr
+    # a manifest without speakers, a streaming model, an utterance-normalised model: one line
+    r = run("speech", "train", str(manifest), "--out", str(tmp_path / "o"), "--max-steps", "1",
+            "--normalize", "speaker", *TINY)  # fmt: skip
+    assert r.returncode == 2 and "needs the speaker of every training recording" in r.stderr
+    r = run("speech", "train", "fsdd", "--streaming", "--normalize", "speaker", "--out",
+            str(tmp_path / "o"))  # fmt: skip
+    assert r.returncode == 2 and "streaming model normalises" in r.stderr
+    r = run("speech", "predict", str(trained), files[0], "--same-speaker")
+    assert r.returncode == 2 and "speakers= needs a model trained with" in r.stderr

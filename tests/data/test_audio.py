@@ -139,6 +139,10 @@ def test_connected_speech_joins_one_speakers_words_with_pauses_and_noise(fsdd):
     finally:
         ConnectedSpeech.join = original
     assert len(pairs) == 6 and all(len(s) == 1 for s in seen)  # one speaker per string
+    triples = list(gen.generate_with_speakers(6, seed=1, cache=cache))  # same strings + who
+    assert [s for _, _, s in triples] == [s.pop() for s in seen]
+    for (audio, text), (audio_s, text_s, _) in zip(pairs, triples):
+        assert text == text_s and np.array_equal(audio, audio_s)
     for _, text in pairs:
         words = text.split()
         assert 3 <= len(words) <= 5 and set(words) <= set(DIGIT_WORDS)

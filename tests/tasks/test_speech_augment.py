@@ -11,7 +11,9 @@ import pytest
 import torch
 
 import rnnkit
-from rnnkit.data.audio import fsdd_split, fsdd_utterances
+from rnnkit.data.audio import fsdd_split, fsdd_utterances, read_audio
+from rnnkit.data.features import band_statistics, normalize_utterance
+from rnnkit.tasks._ctc import error_rates
 from rnnkit.tasks.speech import SpeechRecognizer, _training_batches
 
 
@@ -148,3 +150,97 @@ def test_a_cepstrally_smoothed_model_saves_and_loads_its_features(tmp_path):
     again = rnnkit.load(tmp_path)
     assert again.cepstral_smoothing == 13 and again.feature_config.cepstral_smoothing == 13
     torch.testing.assert_close(again.log_probs(train[:2])[0], rec.log_probs(train[:2])[0])
+
+
+def test_speaker_normalisation_uses_each_speakers_joint_statistics():
+    rec = SpeechRecognizer(sample_rate=8000, normalize="speaker")
+    g = torch.Generator().manual_seed(0)
+    raw = [torch.randn(n, 5, generator=g) * s + m for n, s, m in
+           ((30, 2.0, 1.0), (12, 2.0, 1.0), (20, 0.5, -3.0), (25, 1.0, 0.0))]  # fmt: skip
+    groups = ["a", "a", "b", ""]
+    out = rec._normalize_groups(raw, groups)
+    for members in ([0, 1], [2]):  # each speaker's frames together: mean 0, deviation 1
+        frames = torch.cat([out[i] for i in members]).double()
+        assert frames.mean(0).abs().max() < 1e-5
+        assert (frames.std(0, unbiased=False) - 1).abs().max() < 1e-5
+    a = torch.cat(raw[:2])
+    torch.testing.assert_close(out[1], (raw[1] - a.mean(0)) / a.std(0, unbiased=False))
+    assert out[1].mean(0).abs().max() > 0.1  # not the utterance's own statistics
+    torch.testing.assert_close(out[3], normalize_utterance(raw[3]))  # no speaker: its own
+    plain = SpeechRecognizer(sample_rate=8000)._normalize_groups(raw, groups)
+    torch.testing.assert_close(plain[1], normalize_utterance(raw[1]))  # "utterance" ignores them
+
+
+def test_speaker_normalisation_errors_are_clear():
+    with pytest.raises(ValueError, match="streaming model normalises"):
+        SpeechRecognizer(streaming=True, normalize="speaker")
+    with pytest.raises(ValueError, match="normalize='utterance' or 'speaker'"):
+        SpeechRecognizer(normalize="channel")
+    rec = SpeechRecognizer(sample_rate=8000, normalize="speaker", hidden_size=8, num_layers=1)
+    tone = np.sin(np.arange(4000) / 3.0).astype(np.float32)
+    with pytest.raises(
+        ValueError, match=r"needs the speaker of every training recording; 1 of 1 have none"
+    ):
+        rec.fit([(tone, "one"), (tone, "two")], max_steps=1, progress=False)
+
+
+def test_a_speaker_normalised_run_trains_on_per_speaker_statistics(tmp_path, monkeypatch):
+    root = os.environ.get("RNNKIT_DATA_DIR")
+    if not root or not (Path(root) / "fsdd/recordings/0_george_0.wav").is_file():
+        pytest.skip("needs RNNKIT_DATA_DIR with fsdd/recordings (CI points it at ../shared/data)")
+    train, test = fsdd_split(fsdd_utterances(), "speaker:george")
+    from rnnkit.tasks import speech
+
+    seen = {}
+
+    original = speech._training_batches
+
+    def spy(data, *args, **kwargs):
+        seen["data"] = data
+        return original(data, *args, **kwargs)
+
+    monkeypatch.setattr(speech, "_training_batches", spy)
+    rec = SpeechRecognizer(hidden_size=16, num_layers=1, conv_channels=16,
+                           speed_perturb=(0.9, 1.0), normalize="speaker")  # fmt: skip
+    rec.fit(train[::40], val=train[1::200], out=tmp_path, max_steps=2, batch_size=8,
+            warmup_steps=1, connected=4, progress=False)  # fmt: skip
+    items = train[::40]
+    for k in range(2):  # each training speaker at each speed: its frames standardised jointly
+        for name in {u.speaker for u in items}:
+            frames = torch.cat([v[k][0] for v, u in zip(seen["data"], items) if u.speaker == name])
+            assert frames.mean(0).abs().max() < 1e-4 and (frames.std(0) - 1).abs().max() < 1e-2
+    # ... and not each recording on its own (whose means would all be 0 too)
+    assert max(float(v[0][0].mean(0).abs().max()) for v in seen["data"]) > 0.1
+    again = rnnkit.load(tmp_path)
+    assert again.normalization == "speaker" and again.feature_config.normalize == "speaker"
+    paths = [u.path for u in test[:6]]
+    joint = rec.log_probs(paths, speakers=["george"] * 6)
+    torch.testing.assert_close(again.log_probs(paths, speakers=["george"] * 6)[2], joint[2])
+    alone = rec.log_probs(paths)  # each recording its own speaker: different features
+    assert not torch.allclose(alone[2], joint[2])
+    by_hand = band_statistics([rec._logmel(read_audio(p)[0]) for p in paths])
+    feats = rec.features(read_audio(paths[2])[0], by_hand)
+    (x, lengths), _ = speech._collate([(feats, torch.empty(0, dtype=torch.long))])
+    (lp, lens), _ = rec._ready()((x, lengths))
+    torch.testing.assert_close(joint[2], lp[0, : int(lens[0])], atol=1e-5, rtol=1e-5)
+    hyps = rec.transcribe(paths, speakers=["george"] * 6)
+    m = rec.evaluate(test[:6])  # groups the recordings by their own speakers
+    assert m["utterances"] == 6 and m["wer"] == error_rates(hyps, [u.text for u in test[:6]])["wer"]
+    with pytest.raises(ValueError, match="one speaker per input, got 2 for 6"):
+        rec.log_probs(paths, speakers=["a", "b"])
+    rec.enroll("g", paths[:3])  # an enrolled voice: its statistics, not the inputs'
+    enrolled = band_statistics([rec._logmel(read_audio(p)[0]) for p in paths[:3]])
+    lp = rec.log_probs(paths[3:5], speakers=["g", "g"])
+    feats = rec.features(read_audio(paths[4])[0], enrolled)
+    (x, lengths), _ = speech._collate([(feats, torch.empty(0, dtype=torch.long))])
+    (lp_by_hand, lens), _ = rec._ready()((x, lengths))
+    torch.testing.assert_close(lp[1], lp_by_hand[0, : int(lens[0])], atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(lp[1], rec.log_probs(paths[3:5], speakers=["h", "h"])[1])
+    with pytest.raises(ValueError, match="recordings of 'x' to enroll, got none"):
+        rec.enroll("x", [])
+    plain = SpeechRecognizer(hidden_size=16, num_layers=1)
+    plain.model, plain.sample_rate = rec.model, rec.sample_rate
+    with pytest.raises(ValueError, match="speakers= needs a model trained with"):
+        plain.log_probs(paths, speakers=["george"] * 6)
+    with pytest.raises(ValueError, match="enroll\\(\\) needs a model trained with"):
+        plain.enroll("george", paths)

@@ -116,12 +116,16 @@ def speech_probe(rec, data: str, batch_size: int, seq_len: int, **options: str) 
     speech eval``: a manifest, a folder, or ``fsdd``, the test part of option ``split``,
     default ``official``); the sequence length is that of the audio, not ``seq_len``."""
     from ..tasks._acoustic import ctc_loss
-    from ..tasks.speech import _collate
+    from ..tasks.speech import _collate, _speakers
 
     o = _options(options, {"split": None}, "speech")
     items = rec._items(data, o["split"], part=1)
-    pairs = rec._pairs([items[i] for i in _spread(len(items), batch_size).tolist()])
-    feats = [(rec.features(rec._load(a)), rec._encode(t)) for a, t in pairs]
+    chosen = [items[i] for i in _spread(len(items), batch_size).tolist()]
+    pairs = rec._pairs(chosen)
+    raw = [rec._logmel(rec._load(a)) for a, _ in pairs]
+    # a per-speaker model: each speaker's recordings in the batch normalised together
+    normalised = rec._normalize_groups(raw, _speakers(chosen, False, ""))
+    feats = [(f, rec._encode(t)) for f, (_, t) in zip(normalised, pairs)]
     x, y = _collate(feats)
     seconds = float(x[1].float().mean()) * rec.feature_config.hop_ms / 1000
     desc = (

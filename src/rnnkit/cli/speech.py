@@ -61,6 +61,11 @@ def train(
     cepstral_smoothing: int = typer.Option(
         None, help="Keep this many cepstral coefficients of the log-mel (13: MFCC-like envelope)."
     ),
+    normalize: str = typer.Option(
+        None,
+        help="Offline models: utterance (default) or speaker (per-speaker band statistics; "
+        "needs a speaker column, or fsdd).",
+    ),
     connected: int = typer.Option(0, help="Add this many multi-word strings joined from the data."),
     run: C.Run = None,
 ) -> None:
@@ -83,7 +88,8 @@ def train(
                                speed_perturb=C.number_list(speed_perturb, "--speed-perturb", float,
                                                            "0.9,1.0,1.1"),
                                dynamic_range_db=dynamic_range_db,
-                               cepstral_smoothing=cepstral_smoothing)  # fmt: skip
+                               cepstral_smoothing=cepstral_smoothing,
+                               normalize=normalize)  # fmt: skip
     rec.fit(
         items,
         out=out,
@@ -133,12 +139,19 @@ def predict(
     lm: Path = LM,
     lm_weight: float = LM_WEIGHT,
     word_bonus: float = WORD_BONUS,
+    same_speaker: bool = typer.Option(
+        False,
+        "--same-speaker",
+        help="A --normalize speaker model: the FILES are one voice; normalise them together.",
+    ),
 ) -> None:
     """Transcribe FILES: one line of text per file, in order."""
     from ..tasks.speech import SpeechRecognizer
 
     rec = SpeechRecognizer.load(model_dir)
-    for text in rec.transcribe(files, **_decoding(beam, lexicon, lm, lm_weight, word_bonus)):
+    speakers = ["speaker"] * len(files) if same_speaker else None
+    decoding = _decoding(beam, lexicon, lm, lm_weight, word_bonus)
+    for text in rec.transcribe(files, speakers=speakers, **decoding):
         typer.echo(text)
 
 

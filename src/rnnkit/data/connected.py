@@ -54,6 +54,14 @@ class ConnectedSpeech:
 
         ``cache`` (path -> waveform at ``sample_rate``) spares re-reading recordings.
         """
+        for audio, text, _ in self.generate_with_speakers(count, seed, cache):
+            yield audio, text
+
+    def generate_with_speakers(
+        self, count: int, seed: int = 0, cache: dict[str, np.ndarray] | None = None
+    ) -> Iterator[tuple[np.ndarray, str, str]]:
+        """As :meth:`generate`, with each string's speaker: ``(audio, transcript, speaker)``
+        (the same strings for the same seed)."""
         rng = np.random.default_rng(seed)
         cache = {} if cache is None else cache
         by_speaker: dict[str, list[Utterance]] = {}
@@ -64,7 +72,7 @@ class ConnectedSpeech:
             pool = by_speaker[speakers[rng.integers(len(speakers))]]
             n = int(rng.integers(self.min_words, self.max_words + 1))
             picks = [pool[i] for i in rng.integers(len(pool), size=n)]
-            yield self.join(picks, rng, cache)
+            yield *self.join(picks, rng, cache), picks[0].speaker
 
     def join(self, picks: Sequence[Utterance], rng: np.random.Generator,
              cache: dict[str, np.ndarray]) -> tuple[np.ndarray, str]:  # fmt: skip

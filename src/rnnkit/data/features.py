@@ -23,6 +23,7 @@ from samples ``[k * hop, k * hop + n_fft)``, which needs no future audio beyond 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -81,15 +82,17 @@ class FeatureConfig:
     fmin: float = 0.0
     fmax: float | None = None
     center: bool = True  # False for streaming models
-    normalize: str = "utterance"  # "utterance" (offline) or "global" (streaming)
+    normalize: str = "utterance"  # "utterance" or "speaker" (offline), "global" (streaming)
     dynamic_range_db: float | None = None  # floor: the utterance's peak minus this (offline)
     cepstral_smoothing: int | None = None  # keep this many cepstral coefficients (see LogMel)
 
     def __post_init__(self) -> None:
         if self.sample_rate < 1000:
             raise ValueError(f"expected a sample rate of at least 1000 Hz, got {self.sample_rate}")
-        if self.normalize not in ("utterance", "global"):
-            raise ValueError(f"normalize must be 'utterance' or 'global', got {self.normalize!r}")
+        if self.normalize not in ("utterance", "speaker", "global"):
+            raise ValueError(
+                f"normalize must be 'utterance', 'speaker' or 'global', got {self.normalize!r}"
+            )
         if not 0 < self.hop_ms <= self.win_ms:
             raise ValueError(f"expected 0 < hop_ms <= win_ms, got {self.hop_ms}, {self.win_ms}")
         if self.dynamic_range_db is not None:
@@ -165,6 +168,13 @@ def normalize_utterance(feats: Tensor) -> Tensor:
     mean = feats.mean(dim=0, keepdim=True)
     std = feats.std(dim=0, keepdim=True, unbiased=False) if feats.shape[0] > 1 else None
     return (feats - mean) / (std.clamp_min(1e-3) if std is not None else 1.0)
+
+
+def band_statistics(feats: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
+    """Mean and standard deviation (floored at 1e-3) of each mel band over every frame of
+    ``feats`` (a list of ``(T, n_mels)``): one speaker's or one data set's statistics."""
+    frames = torch.cat(list(feats))
+    return frames.mean(dim=0), frames.std(dim=0, unbiased=False).clamp_min(1e-3)
 
 
 def spec_augment(feats: Tensor, lengths: Tensor, generator: torch.Generator | None = None,

@@ -34,7 +34,13 @@ from ..data.audio import (
 )
 from ..data.audio import fsdd_split as _fsdd_split
 from ..data.connected import ConnectedSpeech
-from ..data.features import FeatureConfig, LogMel, normalize_utterance, spec_augment
+from ..data.features import (
+    FeatureConfig,
+    LogMel,
+    band_statistics,
+    normalize_utterance,
+    spec_augment,
+)
 from ._acoustic import AcousticConfig, AcousticModel, ctc_loss
 from ._ctc import CTCDecoder, NGramLM, TextGeneratorLM, error_rates
 from ._speech_stream import SpeechStream
@@ -77,6 +83,13 @@ class SpeechRecognizer:
             recording is played at one of them, drawn at random (resampling: a factor 1.1
             is 10% shorter and 10% higher in pitch and formants, a cheap stand-in for other
             voices; Ko et al. 2015). Connected strings get a random factor too.
+        normalize: how each log-mel band is standardised (offline models): ``"utterance"``
+            (the default: by its own mean and deviation) or ``"speaker"`` (by those of all
+            the speaker's recordings, Kaldi's per-speaker CMVN; training needs each
+            recording's speaker, and a new voice's statistics come from its unlabelled
+            recordings: :meth:`evaluate` groups by speaker, :meth:`transcribe` takes
+            ``speakers=``; a recording without a speaker is its own group). Streaming
+            models always use the training set's global statistics.
         beam, lexicon, lm, lm_weight, word_bonus: decoding defaults (see :meth:`set_decoder`).
 
     Example::
@@ -93,13 +106,16 @@ class SpeechRecognizer:
                  sample_rate: int | None = None, spec_augment: bool | dict = True,
                  speed_perturb: Sequence[float] | None = None,
                  dynamic_range_db: float | None = None,
-                 cepstral_smoothing: int | None = None, beam: int = 1,
+                 cepstral_smoothing: int | None = None, normalize: str | None = None,
+                 beam: int = 1,
                  lexicon: Iterable[str] | None = None, lm: Any = None, lm_weight: float = 0.5,
                  word_bonus: float = 0.0, impl: str = "auto") -> None:  # fmt: skip
         self.streaming, self.sample_rate, self.n_mels = streaming, sample_rate, n_mels
         self.dynamic_range_db, self.cepstral_smoothing = dynamic_range_db, cepstral_smoothing
+        self.normalization = _check_normalize(normalize, streaming)
         FeatureConfig(n_mels=n_mels, center=not streaming, dynamic_range_db=dynamic_range_db,
-                      cepstral_smoothing=cepstral_smoothing)  # validate now  # fmt: skip
+                      cepstral_smoothing=cepstral_smoothing,
+                      normalize=self.normalization)  # validate now  # fmt: skip
         self.spec_augment = _check_spec_augment(spec_augment)
         self.speed_perturb = _check_speeds(speed_perturb)
         self.model_options = {
@@ -115,6 +131,7 @@ class SpeechRecognizer:
         self.metrics: dict[str, Any] = {}
         self.train_config: dict[str, Any] | None = None  # TrainConfig.to_dict()
         self._features: LogMel | None = None
+        self.enrolled: dict[Any, tuple[Tensor, Tensor]] = {}
         self.set_decoder(beam=beam, lexicon=lexicon, lm=lm, lm_weight=lm_weight,
                          word_bonus=word_bonus)  # fmt: skip
 
@@ -125,7 +142,7 @@ class SpeechRecognizer:
             raise ValueError("the sample rate is not known yet: fit() or load() first")
         return FeatureConfig(sample_rate=self.sample_rate, n_mels=self.n_mels,
                              center=not self.streaming,
-                             normalize="global" if self.streaming else "utterance",
+                             normalize=self.normalization,
                              dynamic_range_db=self.dynamic_range_db,
                              cepstral_smoothing=self.cepstral_smoothing)  # fmt: skip
 
@@ -156,20 +173,59 @@ class SpeechRecognizer:
                           lm_weight=d["lm_weight"], word_bonus=d["word_bonus"])  # fmt: skip
 
     # ------------------------------------------------------------------ features
-    def features(self, audio: np.ndarray) -> Tensor:
-        """Normalised log-mel ``(T, n_mels)`` of a waveform at the model's rate."""
+    def features(self, audio: np.ndarray, stats: tuple[Tensor, Tensor] | None = None) -> Tensor:
+        """Normalised log-mel ``(T, n_mels)`` of a waveform at the model's rate (``stats``: the
+        speaker's band statistics for ``normalize="speaker"``; ``None``: the utterance's)."""
+        return self.normalize(self._logmel(audio), stats)
+
+    def _logmel(self, audio: np.ndarray) -> Tensor:
         if self._features is None or self._features.config != self.feature_config:
             self._features = LogMel(self.feature_config)
-        feats = self._features(torch.from_numpy(np.asarray(audio, dtype=np.float32)))
-        return self.normalize(feats)
+        return self._features(torch.from_numpy(np.asarray(audio, dtype=np.float32)))
 
-    def normalize(self, feats: Tensor) -> Tensor:
-        if not self.streaming:
+    def normalize(self, feats: Tensor, stats: tuple[Tensor, Tensor] | None = None) -> Tensor:
+        if self.normalization == "global":
+            if self.stats is None:
+                raise ValueError("a streaming model needs global statistics: fit() or load() first")
+            mean, std = (torch.tensor(s, dtype=feats.dtype) for s in self.stats)
+            return (feats - mean) / std
+        if stats is None:  # "utterance", or a recording of an unknown speaker
             return normalize_utterance(feats)
-        if self.stats is None:
-            raise ValueError("a streaming model needs global statistics: fit() or load() first")
-        mean, std = (torch.tensor(s, dtype=feats.dtype) for s in self.stats)
-        return (feats - mean) / std
+        return (feats - stats[0]) / stats[1]
+
+    def _normalize_groups(
+        self,
+        raw: Sequence[Tensor],
+        groups: Sequence[Any] | None,
+        known: dict[Any, tuple[Tensor, Tensor]] | None = None,
+    ) -> list[Tensor]:
+        """``raw`` log-mels normalised; with ``normalize="speaker"``, by the statistics of all
+        the recordings of the same group (``""`` or ``None``: a group of its own), or by
+        ``known[group]`` where given (enrolled speakers)."""
+        if self.normalization != "speaker" or groups is None:
+            return [self.normalize(f) for f in raw]
+        known = known or {}
+        members: dict[Any, list[Tensor]] = {}
+        for f, g in zip(raw, groups):
+            if g not in ("", None) and g not in known:
+                members.setdefault(g, []).append(f)
+        stats = {**{g: band_statistics(fs) for g, fs in members.items()}, **known}
+        return [self.normalize(f, stats.get(g)) for f, g in zip(raw, groups)]
+
+    def enroll(self, speaker: Any, recordings: Sequence[AudioInput]) -> None:
+        """Remember ``speaker``'s band statistics from some of their recordings (no
+        transcripts needed; ``normalize="speaker"`` models). Later calls whose ``speakers=``
+        name them use these instead of the statistics of the inputs themselves, so even a
+        single new recording is normalised as its voice's. Kept in memory, not saved."""
+        if self.normalization != "speaker":
+            raise ValueError(
+                "enroll() needs a model trained with SpeechRecognizer(normalize='speaker')"
+            )
+        if isinstance(recordings, (str, os.PathLike, np.ndarray)):
+            recordings = [recordings]
+        if not recordings:
+            raise ValueError(f"expected some recordings of {speaker!r} to enroll, got none")
+        self.enrolled[speaker] = band_statistics([self._logmel(self._load(x)) for x in recordings])
 
     def _load(self, item: Any, cache: dict | None = None) -> np.ndarray:
         if isinstance(item, Utterance):
@@ -222,11 +278,16 @@ class SpeechRecognizer:
                                   self.sample_rate, snr_db=connected_snr)  # fmt: skip
 
             def strings(epoch: int) -> list[tuple[Tensor, Tensor]]:
-                pairs = gen.generate(connected, seed=seed * 7919 + epoch, cache=cache)
+                triples = list(gen.generate_with_speakers(connected, seed=seed * 7919 + epoch,
+                                                          cache=cache))  # fmt: skip
                 speeds = random.Random(seed * 7919 + epoch).choices(self.speed_perturb or [1.0],
                                                                     k=connected)  # fmt: skip
-                return [(self.normalize(logmel(torch.from_numpy(self._speed(a, f)))),
-                         self._encode(t)) for (a, t), f in zip(pairs, speeds)]  # fmt: skip
+                raw = [logmel(torch.from_numpy(self._speed(a, f))) for (a, _, _), f in
+                       zip(triples, speeds)]  # fmt: skip
+                # "speaker": the epoch's strings of one speaker at one speed, together
+                groups = [(spk, f) for (_, _, spk), f in zip(triples, speeds)]
+                feats = self._normalize_groups(raw, groups)
+                return [(x, self._encode(t)) for x, (_, t, _) in zip(feats, triples)]
 
         # Lightning: imported lazily
         from ..train import FixedBatches, RecurrentTask, TrainConfig, finish, fit
@@ -239,14 +300,24 @@ class SpeechRecognizer:
         if self.streaming and (self.stats is None or not resume):
             allf = torch.cat(raw)
             self.stats = (allf.mean(0).tolist(), allf.std(0).clamp_min(1e-3).tolist())
-        train_set: list = [(self.normalize(f), self._encode(t))
-                           for f, (_, t) in zip(raw, train_pairs)]  # fmt: skip
+        speakers = _speakers(items, self.normalization == "speaker", "training")
+        labels = [self._encode(t) for _, t in train_pairs]
+        train_set: list = list(zip(self._normalize_groups(raw, speakers), labels))
         if self.speed_perturb:  # every recording at every speed; one drawn per epoch
-            train_set = [[(f if s == 1.0 else self.normalize(logmel(torch.from_numpy(
-                self._speed(a, s)))), y) for s in self.speed_perturb]
-                for (f, y), (a, _) in zip(train_set, train_pairs)]  # fmt: skip
-        val_set = [(self.features(self._load(a)), self._encode(t))
-                   for a, t in self._pairs(val_items)]  # fmt: skip
+            # a sped-up voice is another voice: with "speaker", its own statistics at that speed
+            base = [f for f, _ in train_set]
+            by_speed = [
+                base if s == 1.0 else self._normalize_groups(
+                    [logmel(torch.from_numpy(self._speed(a, s))) for a, _ in train_pairs], speakers)
+                for s in self.speed_perturb
+            ]  # fmt: skip
+            train_set = [[(fs[i], y) for fs in by_speed] for i, y in enumerate(labels)]
+        val_pairs = self._pairs(val_items)
+        val_feats = self._normalize_groups(
+            [self._logmel(self._load(a)) for a, _ in val_pairs],
+            _speakers(val_items, self.normalization == "speaker", "validation"),
+        )
+        val_set = [(f, self._encode(t)) for f, (_, t) in zip(val_feats, val_pairs)]
         if self.model is None or not resume:
             config = AcousticConfig(n_mels=self.n_mels, vocab_size=len(self.vocab),
                                     **self.model_options)  # fmt: skip
@@ -310,10 +381,23 @@ class SpeechRecognizer:
         return self.model
 
     @torch.no_grad()
-    def log_probs(self, inputs: Sequence[AudioInput], batch_size: int = 32) -> list[Tensor]:
-        """Per-frame log-probabilities ``(T', V)`` of each input (paths or waveforms)."""
+    def log_probs(self, inputs: Sequence[AudioInput], batch_size: int = 32,
+                  speakers: Sequence[Any] | None = None) -> list[Tensor]:  # fmt: skip
+        """Per-frame log-probabilities ``(T', V)`` of each input (paths or waveforms);
+        ``speakers``: see :meth:`transcribe`."""
         model = self._ready()
-        feats = [self.features(self._load(x)) for x in inputs]
+        if speakers is not None:
+            if self.normalization != "speaker":
+                raise ValueError(
+                    "speakers= needs a model trained with SpeechRecognizer(normalize='speaker'); "
+                    f"this one normalises each recording by {self.normalization} statistics"
+                )
+            if len(speakers) != len(inputs):
+                raise ValueError(
+                    f"expected one speaker per input, got {len(speakers)} for {len(inputs)} inputs"
+                )
+        raw = [self._logmel(self._load(x)) for x in inputs]
+        feats = self._normalize_groups(raw, speakers, self.enrolled)
         out: list[Tensor] = [torch.empty(0)] * len(feats)
         order = sorted(range(len(feats)), key=lambda i: feats[i].shape[0])
         for s in range(0, len(order), batch_size):
@@ -324,14 +408,24 @@ class SpeechRecognizer:
                 out[i] = lp[j, : int(lens[j])]
         return out
 
-    def transcribe(self, inputs: AudioInput | Sequence[AudioInput], batch_size: int = 32,
-                   **decoding: Any) -> list[str]:  # fmt: skip
+    def transcribe(
+        self,
+        inputs: AudioInput | Sequence[AudioInput],
+        batch_size: int = 32,
+        speakers: Sequence[Any] | None = None,
+        **decoding: Any,
+    ) -> list[str]:
         """One transcript per input: paths (any rate; resampled) or waveforms at the model's
-        rate. ``decoding`` overrides :meth:`set_decoder`'s options for this call."""
+        rate. ``decoding`` overrides :meth:`set_decoder`'s options for this call.
+        ``speakers`` (``normalize="speaker"`` models): one label per input; the inputs that
+        share a label are normalised with their joint statistics (more recordings of a voice
+        give steadier ones), or with an :meth:`enroll`-ed speaker's; without it each input is
+        its own speaker."""
         if isinstance(inputs, (str, os.PathLike, np.ndarray)):
             inputs = [inputs]
         decoder = self._decoder_with(decoding)
-        return [decoder.decode(lp.numpy()) for lp in self.log_probs(list(inputs), batch_size)]
+        log_probs = self.log_probs(list(inputs), batch_size, speakers)
+        return [decoder.decode(lp.numpy()) for lp in log_probs]
 
     predict = transcribe
 
@@ -349,7 +443,8 @@ class SpeechRecognizer:
         """WER and CER on ``data`` (for ``"fsdd"``: the test part of ``split``)."""
         items = self._items(data, split, part=1)
         pairs = self._pairs(items)
-        hyps = self.transcribe([a for a, _ in pairs], **decoding)
+        speakers = _speakers(items, False, "") if self.normalization == "speaker" else None
+        hyps = self.transcribe([a for a, _ in pairs], speakers=speakers, **decoding)
         refs = [t for _, t in pairs]
         return {**error_rates(hyps, refs), "utterances": len(refs)}
 
@@ -394,6 +489,7 @@ class SpeechRecognizer:
             fc.n_mels,
         )
         self.dynamic_range_db, self.cepstral_smoothing = fc.dynamic_range_db, fc.cepstral_smoothing
+        self.normalization = fc.normalize
         self.spec_augment = config.get("spec_augment", True)
         self.speed_perturb = config.get("speed_perturb")
         self.model_options = {
@@ -406,6 +502,7 @@ class SpeechRecognizer:
         self.model.eval()
         self.metrics = io.read_metrics(path)
         self._features = None
+        self.enrolled = {}
         self.train_config = config.get("train")
         self.set_decoder(**config.get("decoding", {}))
         return self
@@ -486,6 +583,33 @@ def _training_batches(data: list, batch_size: int, seed: int, augment: bool | di
 
 
 _SPEC_AUGMENT_ARGS = ("freq_masks", "freq_width", "time_masks", "time_width", "max_time_fraction")
+
+
+def _check_normalize(value: str | None, streaming: bool) -> str:
+    if value is None:
+        return "global" if streaming else "utterance"
+    if streaming and value != "global":
+        raise ValueError(
+            f"a streaming model normalises with the training set's global statistics, got "
+            f"normalize={value!r}: leave it out (or pass 'global')"
+        )
+    if not streaming and value not in ("utterance", "speaker"):
+        raise ValueError(f"expected normalize='utterance' or 'speaker', got {value!r}")
+    return value
+
+
+def _speakers(items: Sequence[Any], required: bool, what: str) -> list[str] | None:
+    """Each item's speaker (``""`` where unknown); ``None`` when not ``required`` and no item
+    names one. ``required``: every item must name one (training a per-speaker model)."""
+    names = [it.speaker if isinstance(it, Utterance) else "" for it in items]
+    if required and not all(names):
+        n = sum(1 for s in names if not s)
+        raise ValueError(
+            f"normalize='speaker' needs the speaker of every {what} recording; {n} of "
+            f"{len(names)} have none (give Utterance(path, text, speaker) or a manifest with a "
+            "speaker column)"
+        )
+    return names if any(names) else None
 
 
 def _check_spec_augment(value: Any) -> bool | dict:
