@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import random
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -395,6 +396,16 @@ class SpeechRecognizer:
             if len(speakers) != len(inputs):
                 raise ValueError(
                     f"expected one speaker per input, got {len(speakers)} for {len(inputs)} inputs"
+                )
+        if self.normalization == "speaker":
+            alone = len(inputs) if speakers is None else sum(1 for g in speakers if g in ("", None))
+            if alone:
+                warnings.warn(
+                    f"{alone} of {len(inputs)} recordings have no speaker, so each is normalised "
+                    "by its own statistics, which this normalize='speaker' model never saw in "
+                    "training (on FSDD about 5x the error): pass speakers= or enroll() the voice "
+                    "first (CLI: predict --same-speaker)",
+                    stacklevel=3,
                 )
         raw = [self._logmel(self._load(x)) for x in inputs]
         feats = self._normalize_groups(raw, speakers, self.enrolled)
