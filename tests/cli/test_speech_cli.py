@@ -104,6 +104,11 @@ def test_per_speaker_normalisation_end_to_end(manifest, trained, tmp_path):
     files = [line.split(",")[0] for line in lines[1:4]]
     r = run("speech", "predict", str(out), *files, "--same-speaker")
     assert r.returncode == 0 and len(r.stdout.splitlines()) == 3, r.stderr
+    r = run("speech", "enroll", str(out), "ann", *files)
+    assert r.returncode == 0 and "enrolled 'ann' from 3 recordings" in r.stdout, r.stderr
+    assert "ann" in json.loads((out / "config.json").read_text())["enrolled"]
+    r = run("speech", "predict", str(out), files[0], "--speaker", "ann")
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 1, r.stderr
     # a manifest without speakers, a streaming model, an utterance-normalised model: one line
     r = run("speech", "train", str(manifest), "--out", str(tmp_path / "o"), "--max-steps", "1",
             "--normalize", "speaker", *TINY)  # fmt: skip
@@ -113,3 +118,5 @@ def test_per_speaker_normalisation_end_to_end(manifest, trained, tmp_path):
     assert r.returncode == 2 and "streaming model normalises" in r.stderr
     r = run("speech", "predict", str(trained), files[0], "--same-speaker")
     assert r.returncode == 2 and "speakers= needs a model trained with" in r.stderr
+    r = run("speech", "enroll", str(trained), "ann", files[0])
+    assert r.returncode == 2 and "enroll() needs a model trained with" in r.stderr

@@ -239,6 +239,11 @@ def test_a_speaker_normalised_run_trains_on_per_speaker_statistics(tmp_path, mon
     assert not torch.allclose(lp[1], rec.log_probs(paths[3:5], speakers=["h", "h"])[1])
     with pytest.raises(ValueError, match="recordings of 'x' to enroll, got none"):
         rec.enroll("x", [])
+    with pytest.raises(ValueError, match="expected a speaker name"):
+        rec.enroll(3, paths[:1])
+    saved = rnnkit.load(rec.save(tmp_path / "enrolled"))  # enrolled voices are saved
+    assert set(saved.enrolled) == {"g"}
+    torch.testing.assert_close(saved.log_probs(paths[3:5], speakers=["g", "g"])[1], lp[1])
     plain = SpeechRecognizer(hidden_size=16, num_layers=1)
     plain.model, plain.sample_rate = rec.model, rec.sample_rate
     with pytest.raises(ValueError, match="speakers= needs a model trained with"):

@@ -1,4 +1,4 @@
-"""``rnnkit speech train | eval | predict | stream``."""
+"""``rnnkit speech train | eval | predict | enroll | stream``."""
 
 from __future__ import annotations
 
@@ -144,15 +144,40 @@ def predict(
         "--same-speaker",
         help="A --normalize speaker model: the FILES are one voice; normalise them together.",
     ),
+    speaker: str = typer.Option(
+        None,
+        "--speaker",
+        help="A --normalize speaker model: the FILES are this voice's (enrolled statistics if "
+        "`rnnkit speech enroll` saved them, else the FILES' own together).",
+    ),
 ) -> None:
     """Transcribe FILES: one line of text per file, in order."""
     from ..tasks.speech import SpeechRecognizer
 
     rec = SpeechRecognizer.load(model_dir)
-    speakers = ["speaker"] * len(files) if same_speaker else None
+    name = speaker or ("speaker" if same_speaker else None)
+    speakers = [name] * len(files) if name else None
     decoding = _decoding(beam, lexicon, lm, lm_weight, word_bonus)
     for text in rec.transcribe(files, speakers=speakers, **decoding):
         typer.echo(text)
+
+
+@app.command()
+def enroll(
+    model_dir: Path = typer.Argument(..., help="A --normalize speaker model directory."),
+    name: str = typer.Argument(..., help="The voice's name (for predict --speaker NAME)."),
+    files: list[Path] = typer.Argument(..., help="Some recordings of that voice (no text)."),
+) -> None:
+    """Save a voice's feature statistics from a few unlabelled recordings into MODEL_DIR."""
+    from ..tasks.speech import SpeechRecognizer
+
+    rec = SpeechRecognizer.load(model_dir)
+    rec.enroll(name, files)
+    rec.save(model_dir)
+    typer.echo(
+        f"enrolled {name!r} from {len(files)} recordings in {model_dir}; transcribe with: "
+        f"rnnkit speech predict {model_dir} FILE... --speaker {name}"
+    )
 
 
 @app.command()
