@@ -122,9 +122,8 @@ def speech_probe(rec, data: str, batch_size: int, seq_len: int, **options: str) 
     items = rec._items(data, o["split"], part=1)
     chosen = [items[i] for i in _spread(len(items), batch_size).tolist()]
     pairs = rec._pairs(chosen)
-    raw = [rec._logmel(rec._load(a)) for a, _ in pairs]
     # a per-speaker model: each speaker's recordings in the batch normalised together
-    normalised = rec._normalize_groups(raw, _speakers(chosen, False, ""))
+    normalised = rec._features_of([a for a, _ in pairs], _speakers(chosen))
     feats = [(f, rec._encode(t)) for f, (_, t) in zip(normalised, pairs)]
     x, y = _collate(feats)
     seconds = float(x[1].float().mean()) * rec.feature_config.hop_ms / 1000

@@ -213,6 +213,17 @@ class SpeechRecognizer:
         stats = {**{g: band_statistics(fs) for g, fs in members.items()}, **known}
         return [self.normalize(f, stats.get(g)) for f, g in zip(raw, groups)]
 
+    def _features_of(
+        self,
+        inputs: Sequence[Any],
+        speakers: Sequence[Any] | None,
+        known: dict[Any, tuple[Tensor, Tensor]] | None = None,
+    ) -> list[Tensor]:
+        """Normalised features of recordings (paths, waveforms or ``Utterance``s), grouped
+        by ``speakers`` as :meth:`_normalize_groups` does."""
+        raw = [self._logmel(self._load(x)) for x in inputs]
+        return self._normalize_groups(raw, speakers, known)
+
     def enroll(self, speaker: str, recordings: Sequence[AudioInput]) -> None:
         """Remember ``speaker``'s band statistics from some of their recordings (no
         transcripts needed; ``normalize="speaker"`` models). Later calls whose ``speakers=``
@@ -305,7 +316,7 @@ class SpeechRecognizer:
         if self.streaming and (self.stats is None or not resume):
             allf = torch.cat(raw)
             self.stats = (allf.mean(0).tolist(), allf.std(0).clamp_min(1e-3).tolist())
-        speakers = _speakers(items, self.normalization == "speaker", "training")
+        speakers = _speakers(items, "training" if self.normalization == "speaker" else None)
         labels = [self._encode(t) for _, t in train_pairs]
         train_set: list = list(zip(self._normalize_groups(raw, speakers), labels))
         if self.speed_perturb:  # every recording at every speed; one drawn per epoch
@@ -318,9 +329,9 @@ class SpeechRecognizer:
             ]  # fmt: skip
             train_set = [[(fs[i], y) for fs in by_speed] for i, y in enumerate(labels)]
         val_pairs = self._pairs(val_items)
-        val_feats = self._normalize_groups(
-            [self._logmel(self._load(a)) for a, _ in val_pairs],
-            _speakers(val_items, self.normalization == "speaker", "validation"),
+        val_feats = self._features_of(
+            [a for a, _ in val_pairs],
+            _speakers(val_items, "validation" if self.normalization == "speaker" else None),
         )
         val_set = [(f, self._encode(t)) for f, (_, t) in zip(val_feats, val_pairs)]
         if self.model is None or not resume:
@@ -411,8 +422,7 @@ class SpeechRecognizer:
                     "first (CLI: predict --same-speaker)",
                     stacklevel=3,
                 )
-        raw = [self._logmel(self._load(x)) for x in inputs]
-        feats = self._normalize_groups(raw, speakers, self.enrolled)
+        feats = self._features_of(inputs, speakers, self.enrolled)
         out: list[Tensor] = [torch.empty(0)] * len(feats)
         order = sorted(range(len(feats)), key=lambda i: feats[i].shape[0])
         for s in range(0, len(order), batch_size):
@@ -458,7 +468,7 @@ class SpeechRecognizer:
         """WER and CER on ``data`` (for ``"fsdd"``: the test part of ``split``)."""
         items = self._items(data, split, part=1)
         pairs = self._pairs(items)
-        speakers = _speakers(items, False, "") if self.normalization == "speaker" else None
+        speakers = _speakers(items) if self.normalization == "speaker" else None
         hyps = self.transcribe([a for a, _ in pairs], speakers=speakers, **decoding)
         refs = [t for _, t in pairs]
         return {**error_rates(hyps, refs), "utterances": len(refs)}
@@ -615,14 +625,15 @@ def _check_normalize(value: str | None, streaming: bool) -> str:
     return value
 
 
-def _speakers(items: Sequence[Any], required: bool, what: str) -> list[str] | None:
-    """Each item's speaker (``""`` where unknown); ``None`` when not ``required`` and no item
-    names one. ``required``: every item must name one (training a per-speaker model)."""
+def _speakers(items: Sequence[Any], required_for: str | None = None) -> list[str] | None:
+    """Each item's speaker (``""`` where unknown); ``None`` when no item names one.
+    ``required_for`` (``"training"``, ``"validation"``): every item must name one, for a
+    per-speaker model; the error names what for."""
     names = [it.speaker if isinstance(it, Utterance) else "" for it in items]
-    if required and not all(names):
+    if required_for is not None and not all(names):
         n = sum(1 for s in names if not s)
         raise ValueError(
-            f"normalize='speaker' needs the speaker of every {what} recording; {n} of "
+            f"normalize='speaker' needs the speaker of every {required_for} recording; {n} of "
             f"{len(names)} have none (give Utterance(path, text, speaker) or a manifest with a "
             "speaker column)"
         )
