@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         help="adversarial embedding push, a fraction of each text's embedding norm (0: off)",
     )
     ap.add_argument("--bucket", type=int, default=50, help="length buckets, in batches (0: off)")
+    ap.add_argument("--ema-decay", type=float, default=None, help="weight average (EMA) decay")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="benchmarks/out/classify_sst2")
     ap.add_argument("--json", default=None, help="write the results here too")
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
                 max_epochs=args.max_epochs, early_stopping=args.early_stopping,
                 val_every=args.val_every, batch_size=args.batch_size, lr=args.lr,
                 weight_decay=args.weight_decay, warmup_steps=args.warmup_steps, seed=seed,
-                progress=False)  # fmt: skip
+                ema_decay=args.ema_decay, progress=False)  # fmt: skip
         train_s = time.perf_counter() - t0
         m = clf.evaluate(*test)
         run = {"seed": seed, "dev": clf.metrics["best_val_accuracy"], "test": m["accuracy"],

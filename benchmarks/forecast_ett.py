@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--val-stride", type=int, default=4, help="validation (selection) only")
     ap.add_argument("--val-every", type=int, default=100)
     ap.add_argument("--patience", type=int, default=None, help="early stopping, validations")
+    ap.add_argument("--ema-decay", type=float, default=None, help="weight average (EMA) decay")
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="benchmarks/out/forecast")
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
            max_time=args.time, max_steps=args.steps, batch_size=args.batch_size, lr=args.lr,
            weight_decay=args.weight_decay, warmup_steps=args.warmup, seed=args.seed,
            val_every=args.val_every, val_stride=args.val_stride, early_stopping=args.patience,
-           progress=False, checkpoint_every=None)  # fmt: skip
+           ema_decay=args.ema_decay, progress=False, checkpoint_every=None)  # fmt: skip
     train_s = time.perf_counter() - t0
     v = fc.evaluate(split["val"])  # every val window: the selection metric, MSE like the target
     m = fc.evaluate(split["test"])

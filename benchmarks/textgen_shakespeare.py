@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         help="pre-norm residual layers (--no-residual: a plain stack)",
     )
     ap.add_argument("--stateful", action=argparse.BooleanOptionalAction, default=False)
+    ap.add_argument("--ema-decay", type=float, default=None, help="weight average (EMA) decay")
     ap.add_argument("--threads", type=int, default=2, help="torch threads per process")
     ap.add_argument("--devices", type=int, default=1, help="DDP processes (gloo on CPU)")
     ap.add_argument("--seed", type=int, default=0)
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     gen.fit(train, val, out=args.out, max_time=args.time, batch_size=args.batch_size,
             lr=args.lr, warmup_steps=args.warmup, seed=args.seed, val_every=100_000,
-            betas=(0.9, args.beta2), clip_grad_norm=args.clip or None,
+            betas=(0.9, args.beta2), clip_grad_norm=args.clip or None, ema_decay=args.ema_decay,
             progress=False, devices=args.devices, accelerator="cpu",
             strategy="ddp" if args.devices > 1 else "auto")  # fmt: skip
     if gen.model is None or int(os.environ.get("LOCAL_RANK", "0")) != 0:

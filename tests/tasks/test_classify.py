@@ -296,3 +296,19 @@ def test_mistakes_are_clear_errors(tmp_path):
         TextClassifier(class_weights="auto")
     with pytest.raises(ValueError, match="rnnkit model directory"):
         TextClassifier(pretrained=tmp_path)
+
+
+def test_with_a_weight_average_the_kept_model_is_the_one_validated(sst, tmp_path):
+    (texts, labels), (dev, dev_y), _ = sst
+    clf = TextClassifier(**SMALL, split_punct=False)
+    clf.fit(texts[:640], labels[:640], dev[:200], dev_y[:200], out=tmp_path, max_steps=30,
+            val_every=10, ema_decay=0.9, **FAST)  # fmt: skip
+    # Validation scored the average and the best by accuracy is kept: scoring the kept
+    # model again gives the same accuracy and loss (raw weights would not).
+    best = max(clf.metrics["history"], key=lambda h: h["val_acc"])
+    m = clf.evaluate(dev[:200], dev_y[:200])
+    assert m["accuracy"] == pytest.approx(best["val_acc"], abs=1e-9)
+    assert clf.metrics["best_step"] == best["step"]
+    ckpt = torch.load(tmp_path / "last.ckpt", weights_only=False)
+    raw = ckpt["rnnkit"]["raw_state_dict"]
+    assert any(not torch.equal(raw[k], v) for k, v in ckpt["state_dict"].items())

@@ -60,7 +60,7 @@ def test_non_positive_clip_is_an_error(name):
         TrainConfig(max_steps=1, **{name: 0.0})
 
 
-def test_cli_exposes_value_and_norm_clipping(tmp_path, monkeypatch):
+def test_cli_exposes_clipping_and_the_weight_average(tmp_path, monkeypatch):
     from rnnkit.tasks.textgen import TextGenerator
 
     captured = {}
@@ -75,9 +75,12 @@ def test_cli_exposes_value_and_norm_clipping(tmp_path, monkeypatch):
     text = tmp_path / "t.txt"
     text.write_text("abc abd abe\n" * 50)
     args = ["textgen", "train", str(text), "--out", str(tmp_path / "m"), "--max-steps", "1"]
-    assert main([*args, "--clip-grad-value", "0.25", "--clip-grad-norm", "0"]) == 0
+    assert main([*args, "--clip-grad-value", "0.25", "--clip-grad-norm", "0",
+                 "--ema-decay", "0.99"]) == 0  # fmt: skip
     assert captured["clip_grad_value"] == 0.25 and captured["clip_grad_norm"] is None
+    assert captured["ema_decay"] == 0.99
     captured.clear()
     assert main(args) == 0
     assert "clip_grad_value" not in captured and captured["clip_grad_norm"] == 1.0
+    assert "ema_decay" not in captured
     TrainConfig.from_options(**captured)  # the defaults stay valid options

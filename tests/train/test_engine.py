@@ -1,4 +1,6 @@
-"""The training engine on a tiny language model: resume, divergence recovery."""
+"""The training engine on a tiny language model: resume, divergence recovery, and the
+weight average (``ema_decay``): its arithmetic, what validation and checkpoints see,
+resume, and rollbacks by the divergence guard."""
 
 from __future__ import annotations
 
@@ -92,33 +94,43 @@ def test_guard_recovers_from_an_injected_nan(tmp_path, capsys):
     assert "rolled back" in capsys.readouterr().err
 
 
+class Drifting(RecurrentTask):
+    """A validation loss that rises smoothly from the 4th validation on, whatever the model
+    does; records what each rollback left behind."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.evals, self.rollbacks = 0, []
+
+    def on_validation_epoch_start(self):
+        super().on_validation_epoch_start()
+        self.evals += 1
+
+    def validation_step(self, batch, batch_idx):
+        super().validation_step(batch, batch_idx)
+        self._val_sum += max(0, self.evals - 3) * 0.4 * batch[1].numel()
+
+    def _rollback(self, snap, reason):
+        holding_before = self._holding_average
+        super()._rollback(snap, reason)
+        self.rollbacks.append({
+            "reason": reason, "to_best": snap is self._best, "snap": snap,
+            "model": {k: v.clone() for k, v in self.model.state_dict().items()},
+            "average": None if self._ema is None else [a.clone() for a in self._ema],
+            "holding_before": holding_before, "holding": self._holding_average,
+        })  # fmt: skip
+
+
 def test_guard_rolls_back_a_gradual_validation_climb_to_the_best_model(tmp_path):
-    # A validation loss that rises smoothly from the 4th validation on, whatever the model
-    # does: the guard must roll back to the best snapshot, not to a recent one.
+    # The guard must roll back to the best snapshot, not to a recent one.
     val = FixedBatches(StreamWindows(batchify(TEXT_IDS[:2000], 4), 16))
-    seen = {"evals": 0, "rollbacks": []}
-
-    class Drifting(RecurrentTask):
-        def on_validation_epoch_start(self):
-            super().on_validation_epoch_start()
-            seen["evals"] += 1
-
-        def validation_step(self, batch, batch_idx):
-            super().validation_step(batch, batch_idx)
-            self._val_sum += max(0, seen["evals"] - 3) * 0.4 * batch[1].numel()
-
-        def _rollback(self, snap, reason):
-            super()._rollback(snap, reason)
-            after = {k: v.clone() for k, v in self.model.state_dict().items()}
-            seen["rollbacks"].append((reason, snap is self._best, after, snap["model"]))
-
     task = Drifting(_model(), lm_loss, _cfg(max_steps=60, val_every=6), stateful=True)
     fit(task, _batches(TEXT_IDS), val, tmp_path)
-    assert seen["rollbacks"], "the climb was not caught"
-    reason, to_best, after, snap = seen["rollbacks"][0]
-    assert "climbed" in reason and to_best
-    for k in snap:
-        torch.testing.assert_close(after[k], snap[k], rtol=0, atol=0)
+    assert task.rollbacks, "the climb was not caught"
+    first = task.rollbacks[0]
+    assert "climbed" in first["reason"] and first["to_best"]
+    for k, v in first["snap"]["model"].items():
+        torch.testing.assert_close(first["model"][k], v, rtol=0, atol=0)
     assert task.base_lr < 3e-3
 
 
@@ -198,3 +210,120 @@ def test_resume_after_a_final_validation_equals_an_uninterrupted_run(tmp_path):
     best_whole = min(h["val_loss"] for h in whole.history)
     best_split = min(h["val_loss"] for h in first.history + second.history)
     assert best_split <= best_whole + 1e-6
+
+
+# ------------------------------------------------------------------ the weight average
+VAL_IDS = TEXT_IDS[:800]
+
+
+def _val() -> FixedBatches:
+    return FixedBatches(StreamWindows(batchify(VAL_IDS, 4), 16))
+
+
+class Recording(RecurrentTask):
+    """Keeps the raw weights after every optimizer step."""
+
+    def on_train_start(self):
+        super().on_train_start()
+        self.trajectory = [[p.detach().clone() for p in self.parameters()]]
+
+    def training_step(self, batch, batch_idx):
+        super().training_step(batch, batch_idx)
+        raw = self._ema if self._holding_average else list(self.parameters())
+        self.trajectory.append([p.detach().clone() for p in raw])
+
+
+def _loss_on_val(model) -> float:
+    total = n = 0.0
+    state = None
+    with torch.no_grad():
+        model.eval()
+        for x, y in _val():
+            out, state = model(x, state)
+            loss, k = lm_loss(out, y)
+            total, n = total + float(loss) * k, n + k
+        model.train()
+    return total / n
+
+
+def test_the_average_is_the_stated_recurrence_over_the_raw_steps(tmp_path):
+    task = Recording(_model(), lm_loss, _cfg(max_steps=15, ema_decay=0.8), stateful=True)
+    fit(task, _batches(TEXT_IDS), None, tmp_path)
+    expected = [t.clone() for t in task.trajectory[0]]
+    for n, weights in enumerate(task.trajectory[1:]):
+        decay = min(0.8, (1 + n) / (10 + n))
+        expected = [decay * a + (1 - decay) * w for a, w in zip(expected, weights)]
+    assert len(task.trajectory) == 16
+    for got, want, raw in zip(task.parameters(), expected, task.trajectory[-1]):
+        torch.testing.assert_close(got.detach(), want, rtol=1e-5, atol=1e-6)
+        assert not torch.allclose(got.detach(), raw)  # the model ends holding the average
+
+    # Averaging changes nothing about training itself: the raw weights are the plain run's.
+    plain = Recording(_model(), lm_loss, _cfg(max_steps=15), stateful=True)
+    fit(plain, _batches(TEXT_IDS), None, tmp_path / "plain")
+    for a, b in zip(plain.trajectory[-1], task.trajectory[-1]):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+    ckpt = torch.load(tmp_path / "last.ckpt", weights_only=False)
+    raw = [ckpt["rnnkit"]["raw_state_dict"][n] for n, _ in task.named_parameters()]
+    for a, b in zip(raw, task.trajectory[-1]):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    for n, p in task.named_parameters():  # the checkpoint's weights are the average
+        torch.testing.assert_close(ckpt["state_dict"][n], p.detach(), rtol=0, atol=0)
+
+
+def test_validation_and_the_best_checkpoint_see_the_average(tmp_path):
+    from rnnkit.train import finish
+
+    task = RecurrentTask(_model(), lm_loss, _cfg(max_steps=12, val_every=12, ema_decay=0.9),
+                         stateful=True)  # fmt: skip
+    trainer = fit(task, _batches(TEXT_IDS), _val(), tmp_path)
+    assert [h["step"] for h in task.history] == [12.0]
+    assert task.history[0]["val_loss"] == pytest.approx(_loss_on_val(task.model), abs=1e-6)
+    raw = _model(seed=7)
+    state = torch.load(tmp_path / "last.ckpt", weights_only=False)["rnnkit"]["raw_state_dict"]
+    raw.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
+    assert abs(_loss_on_val(raw) - task.history[0]["val_loss"]) > 1e-4  # a different model
+    averaged = {k: v.clone() for k, v in task.model.state_dict().items()}
+    finish(task, trainer, tmp_path, restore_best=True)  # best.ckpt holds the average too
+    for k, v in task.model.state_dict().items():
+        torch.testing.assert_close(v, averaged[k], rtol=0, atol=0, msg=k)
+
+
+def test_resume_with_an_average_equals_an_uninterrupted_run(tmp_path):
+    cfg = _cfg(max_steps=24, val_every=5, ema_decay=0.9)
+    whole = RecurrentTask(_model(), lm_loss, cfg, stateful=True)
+    fit(whole, _batches(TEXT_IDS), _val(), tmp_path / "whole")
+
+    first = Interrupted(_model(), lm_loss, cfg, stateful=True)
+    first.stop_at = 12
+    fit(first, _batches(TEXT_IDS), _val(), tmp_path / "split")
+    second = RecurrentTask(_model(seed=123), lm_loss, cfg, stateful=True)
+    fit(second, _batches(TEXT_IDS), _val(), tmp_path / "split", resume=True)
+    for (name, a), b in zip(whole.model.state_dict().items(), second.model.state_dict().values()):
+        torch.testing.assert_close(b, a, rtol=0, atol=1e-6, msg=name)
+    assert whole.history[-1]["val_loss"] == pytest.approx(second.history[-1]["val_loss"], abs=1e-6)
+
+
+def test_a_rollback_during_validation_restores_raw_weights_and_average(tmp_path):
+    task = Drifting(_model(), lm_loss, _cfg(max_steps=60, val_every=6, ema_decay=0.9),
+                    stateful=True)  # fmt: skip
+    fit(task, _batches(TEXT_IDS), _val(), tmp_path)
+    assert task.rollbacks, "the climb was not caught"
+    first = task.rollbacks[0]
+    assert first["holding_before"] and not first["holding"]  # it acted inside validation
+    snap = first["snap"]
+    for k, v in snap["model"].items():
+        torch.testing.assert_close(first["model"][k], v, rtol=0, atol=0)
+    for a, b in zip(first["average"], snap["average"]):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    # The snapshot's raw weights are not its average (the model held the average when
+    # the snapshot was taken, inside validation).
+    raw = [snap["model"][n.removeprefix("model.")] for n, _ in task.named_parameters()]
+    assert any(not torch.equal(r, a) for r, a in zip(raw, snap["average"]))
+    assert all(torch.isfinite(p).all() for p in task.model.parameters())
+
+
+@pytest.mark.parametrize("decay", [0.0, 1.0, -0.5, 1.5])
+def test_a_decay_outside_zero_one_is_an_error(decay):
+    with pytest.raises(ValueError, match="ema_decay must lie strictly between 0 and 1"):
+        TrainConfig(max_steps=1, ema_decay=decay)

@@ -37,6 +37,12 @@ CLIP_GRAD_NORM = typer.Option(
 CLIP_GRAD_VALUE = typer.Option(
     None, "--clip-grad-value", help="Clip every gradient entry to [-v, v] (before the norm)."
 )
+EMA_DECAY = typer.Option(
+    None,
+    "--ema-decay",
+    help="Average the weights (exponential moving average with this decay, e.g. 0.999); "
+    "validation and the saved model use the average.",
+)
 ENCODING = typer.Option("utf-8", "--encoding", help="Text encoding of the input files.")
 MONITOR = typer.Option(
     0,
@@ -110,9 +116,9 @@ def train_options(
     batch_help: str | None = None, resume: bool = True, weight_decay: float | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:  # fmt: skip
     """Decorator for a task's ``train(..., out, run: Run)``: adds the shared options (time and
-    step limits, batch size, learning rate, weight decay, seed, devices, clipping, gradient
-    monitor, ...) with this task's defaults (``weight_decay=None``: TrainConfig's);
-    ``resume=False`` for a task that cannot continue a run."""
+    step limits, batch size, learning rate, weight decay, seed, devices, clipping, weight
+    average, gradient monitor, ...) with this task's defaults (``weight_decay=None``:
+    TrainConfig's); ``resume=False`` for a task that cannot continue a run."""
     shared: dict[str, tuple[Any, Any]] = {  # name: (type, typer option)
         "max_time": (str, MAX_TIME),
         "max_epochs": (int, MAX_EPOCHS),
@@ -130,6 +136,7 @@ def train_options(
         "val_every": (int, VAL_EVERY),
         "clip_grad_norm": (float, CLIP_GRAD_NORM),
         "clip_grad_value": (float, CLIP_GRAD_VALUE),
+        "ema_decay": (float, EMA_DECAY),
         "monitor_gradients": (int, MONITOR),
     }  # fmt: skip
     if resume:

@@ -37,6 +37,12 @@ class TrainConfig:
     then follows a cosine down to ``min_lr_ratio * lr`` over the run's progress, measured
     in steps or in elapsed time, whichever is further along, so a time-budgeted run still
     anneals.
+
+    ``ema_decay``: keep an exponential moving average of the weights (Polyak averaging),
+    updated after every optimizer step with decay ``min(ema_decay, (1 + n) / (10 + n))``
+    after ``n`` updates (so the early average is not dominated by the initial weights).
+    Validation scores the average, the best checkpoint and the trained model hold it, and
+    ``last.ckpt`` keeps the raw weights too, so ``--resume`` continues the same run.
     """
 
     max_epochs: int | None = None
@@ -64,6 +70,7 @@ class TrainConfig:
     progress: bool = True
     log_every: int = 10
     checkpoint_every: int | None = 200  # steps between OUT/last.ckpt saves (crash resume)
+    ema_decay: float | None = None  # average the weights (EMA); validation and result use it
 
     def __post_init__(self) -> None:
         if self.max_epochs is None and self.max_steps is None and self.max_time is None:
@@ -89,6 +96,10 @@ class TrainConfig:
             v = getattr(self, name)
             if v is not None and not v > 0:
                 raise ValueError(f"{name} must be positive (or None for no clipping), got {v!r}")
+        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(
+                f"ema_decay must lie strictly between 0 and 1 (e.g. 0.999), got {self.ema_decay!r}"
+            )
         if self.schedule not in ("cosine", "constant"):
             raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
 

@@ -3,7 +3,8 @@
 Logs go to ``OUT/logs`` (CSV, and TensorBoard when ``tensorboard`` or ``tensorboardX`` is
 installed), the best checkpoint to ``OUT/checkpoints/best.ckpt``, and the state at the end
 of the run to ``OUT/last.ckpt``, which ``resume=True`` continues from (same run, same
-step count, same data position, same carried state).
+step count, same data position, same carried state). With ``ema_decay`` the model ends
+holding the weight average, and both checkpoints hold it as their weights.
 """
 
 from __future__ import annotations
@@ -135,6 +136,7 @@ def fit(
     if val is not None and task.stopped_reason is None and trainer.global_step > 0:
         _validate_the_end(task, trainer, val, out)
     trainer.save_checkpoint(out / "last.ckpt")  # after the final validation: it knows the best
+    task.use_average()  # with ema_decay the trained model is the average (last.ckpt: both)
     return trainer
 
 

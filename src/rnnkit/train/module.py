@@ -4,6 +4,11 @@ Lightning 2.x has no truncated BPTT, so this module optimizes manually: it carri
 recurrent state across batches (detached at each window boundary), clips gradients itself,
 sets the learning rate at every step (warm-up, then cosine over step or time progress), and
 runs the divergence guard. State lives here, in the training loop, never on the model.
+
+With ``ema_decay`` it also keeps an exponential moving average of the weights: validation
+swaps the average in (module hooks ``on_validation_start`` / ``on_validation_end``, so
+checkpoints taken during validation see it), checkpoints store the average as the model's
+weights and the raw training weights beside them, and a rollback restores both.
 """
 
 from __future__ import annotations
@@ -99,6 +104,9 @@ class RecurrentTask(L.LightningModule):
         self._healthy = 0
         self.stopped_reason: str | None = None
         self.history: list[dict[str, float]] = []
+        self._ema: list[Tensor] | None = None  # the average, one tensor per parameter
+        self._ema_pending: dict | None = None  # an average read from a checkpoint
+        self._holding_average = False  # the model's parameters hold the average just now
 
     # ------------------------------------------------------------------ setup
     def setup(self, stage: str) -> None:
@@ -140,6 +148,59 @@ class RecurrentTask(L.LightningModule):
     # ------------------------------------------------------------------ training
     def on_train_start(self) -> None:
         self._t_start = self._t_last = time.perf_counter()
+        if self.cfg.ema_decay is not None and self._ema is None:
+            names = [n for n, _ in self.named_parameters()]
+            pending = self._ema_pending
+            self._ema = [
+                (pending[n] if pending is not None else p).detach().clone().to(p.device)
+                for n, p in zip(names, self.parameters())
+            ]
+            self._ema_pending = None
+
+    # ------------------------------------------------------------------ weight average
+    def _update_average(self) -> None:
+        if self._ema is None:
+            return
+        n = self.global_step - 1  # updates before this one (opt.step() counted this step)
+        decay = min(self.cfg.ema_decay, (1 + n) / (10 + n))
+        torch._foreach_lerp_(self._ema, [p.detach() for p in self.parameters()], 1.0 - decay)
+
+    def _swap_average(self) -> None:
+        """Exchange the model's parameters with the average (both kept)."""
+        with torch.no_grad():
+            for p, a in zip(self.parameters(), self._ema):
+                held = p.detach().clone()
+                p.copy_(a)
+                a.copy_(held)
+        self._holding_average = not self._holding_average
+
+    def _raw_and_average_state(self) -> tuple[dict, dict]:
+        """Copies of the module's state dict with the raw weights and with the average."""
+
+        def grab() -> dict:
+            return {k: v.detach().clone() for k, v in self.state_dict().items()}
+
+        held = grab()
+        self._swap_average()
+        other = grab()
+        self._swap_average()
+        return (other, held) if self._holding_average else (held, other)
+
+    def use_average(self) -> None:
+        """Put the average into the model for good (the end of training) and stop averaging."""
+        if self._ema is None:
+            return
+        if not self._holding_average:
+            self._swap_average()
+        self._ema, self._holding_average = None, False
+
+    def on_validation_start(self) -> None:
+        if self._ema is not None and not self._holding_average:
+            self._swap_average()
+
+    def on_validation_end(self) -> None:  # after the callbacks': checkpoints saw the average
+        if self._ema is not None and self._holding_average:
+            self._swap_average()
 
     def training_loss(self, x: Any, y: Tensor) -> tuple[Tensor, Any]:
         """The loss one training step minimises, and the state to carry; a task overrides
@@ -169,6 +230,7 @@ class RecurrentTask(L.LightningModule):
             self._rollback(self._recent, reason or "another rank diverged")
             return
         opt.step()
+        self._update_average()
         self.carry = detach_state(state) if self.stateful else None
         self._healthy += 1
         if self.guard and (self._recent is None or self._healthy % SNAPSHOT_EVERY == 0):
@@ -224,15 +286,29 @@ class RecurrentTask(L.LightningModule):
         return bool(self.trainer.strategy.reduce_boolean_decision(flag, all=False))
 
     def _snapshot(self) -> dict:
-        return {
+        """The state a rollback returns to: the raw weights (never the average), the
+        optimizer, the carried state and, with ``ema_decay``, the average."""
+        holding = self._holding_average
+        if holding:
+            self._swap_average()
+        snap = {
             "model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
             "optimizer": copy.deepcopy(self.optimizers().optimizer.state_dict()),
             "carry": _clone_state(self.carry),
         }
+        if self._ema is not None:
+            snap["average"] = [a.clone() for a in self._ema]
+        if holding:
+            self._swap_average()
+        return snap
 
     def _rollback(self, snap: dict | None, reason: str) -> None:
         exhausted = self.guard.strike() if self.guard else True
         if snap is not None:
+            if self._ema is not None:  # the raw weights go back into the model
+                self._holding_average = False
+                for a, b in zip(self._ema, snap["average"]):
+                    a.copy_(b)
             self.model.load_state_dict(snap["model"])
             self.optimizers().optimizer.load_state_dict(snap["optimizer"])
             self.carry = _clone_state(snap["carry"])
@@ -269,9 +345,17 @@ class RecurrentTask(L.LightningModule):
             "best": best,
             "rng": torch.get_rng_state(),
         }
+        if self._ema is not None:  # the weights to use are the average; resume needs both
+            raw, average = self._raw_and_average_state()
+            checkpoint["state_dict"] = average
+            checkpoint["rnnkit"]["raw_state_dict"] = raw
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         extra = checkpoint.get("rnnkit", {})
+        if extra.get("raw_state_dict") is not None:  # Lightning loads "state_dict" next
+            self._ema, self._holding_average = None, False
+            self._ema_pending = checkpoint["state_dict"]
+            checkpoint["state_dict"] = extra["raw_state_dict"]
         self.carry = _unpack_state(extra.get("carry"))
         self.base_lr = extra.get("base_lr", self.base_lr)
         if self.guard and extra.get("guard"):
