@@ -40,7 +40,9 @@ class TrainConfig:
 
     ``ema_decay``: keep an exponential moving average of the weights (Polyak averaging),
     updated after every optimizer step with decay ``min(ema_decay, (1 + n) / (10 + n))``
-    after ``n`` updates (so the early average is not dominated by the initial weights).
+    after ``n`` updates (so the early average is not dominated by the initial weights; that
+    warm-up term governs for the first ``(10 * d - 1) / (1 - d)`` updates: 890 for 0.99,
+    8,990 for 0.999, so a shorter run averages over roughly its last ninth either way).
     Validation scores the average, the best checkpoint and the trained model hold it, and
     ``last.ckpt`` keeps the raw weights too, so ``--resume`` continues the same run.
     """
