@@ -327,3 +327,18 @@ def test_a_rollback_during_validation_restores_raw_weights_and_average(tmp_path)
 def test_a_decay_outside_zero_one_is_an_error(decay):
     with pytest.raises(ValueError, match="ema_decay must lie strictly between 0 and 1"):
         TrainConfig(max_steps=1, ema_decay=decay)
+
+
+def test_a_plain_run_resumed_with_an_average_rolls_back_to_its_older_snapshots(tmp_path):
+    first = Interrupted(_model(), lm_loss, _cfg(max_steps=40, val_every=5), stateful=True)
+    first.stop_at = 10  # its best snapshot, kept in last.ckpt, holds no average
+    fit(first, _batches(TEXT_IDS), _val(), tmp_path)
+    second = Drifting(_model(seed=3), lm_loss, _cfg(max_steps=40, val_every=5, ema_decay=0.9),
+                      stateful=True)  # fmt: skip
+    second.evals = 3  # every validation of the resumed run climbs
+    fit(second, _batches(TEXT_IDS), _val(), tmp_path, resume=True)
+    older = [r for r in second.rollbacks if "average" not in r["snap"]]
+    assert older, "no rollback to the first run's snapshot"
+    restored = [older[0]["model"][n.removeprefix("model.")] for n, _ in second.named_parameters()]
+    for a, r in zip(older[0]["average"], restored):  # the average restarts from those weights
+        torch.testing.assert_close(a, r, rtol=0, atol=0)

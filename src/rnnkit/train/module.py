@@ -305,11 +305,12 @@ class RecurrentTask(L.LightningModule):
     def _rollback(self, snap: dict | None, reason: str) -> None:
         exhausted = self.guard.strike() if self.guard else True
         if snap is not None:
-            if self._ema is not None:  # the raw weights go back into the model
-                self._holding_average = False
-                for a, b in zip(self._ema, snap["average"]):
-                    a.copy_(b)
+            self._holding_average = False  # the raw weights go back into the model
             self.model.load_state_dict(snap["model"])
+            if self._ema is not None:  # (a snapshot from before averaging began has none)
+                average = snap.get("average") or [p.detach() for p in self.parameters()]
+                for a, b in zip(self._ema, average):
+                    a.copy_(b)
             self.optimizers().optimizer.load_state_dict(snap["optimizer"])
             self.carry = _clone_state(snap["carry"])
         self.base_lr *= 0.5  # the schedule scales base_lr, so it cannot undo this
