@@ -27,8 +27,8 @@ from pathlib import Path
 import torch
 
 from rnnkit.data.audio import DIGIT_WORDS, FSDD_SPEAKERS, fsdd_split, fsdd_utterances
-from rnnkit.tasks._ctc import error_rates
 from rnnkit.tasks.speech import SpeechRecognizer
+from speech_fsdd_ensemble import decode
 
 HELD_BACK = 50  # recordings reserved for enrolment; the other 450 are evaluated
 
@@ -44,11 +44,7 @@ def score(rec: SpeechRecognizer, paths: list[str], refs: list[str], speakers) ->
     with warnings.catch_warnings():  # "alone" is measured on purpose
         warnings.simplefilter("ignore", UserWarning)
         log_probs = rec.log_probs(paths, speakers=speakers)
-    out = {}
-    for key, options in DECODINGS.items():
-        decoder = rec._decoder_with(options)
-        out[key] = error_rates([decoder.decode(lp.numpy()) for lp in log_probs], refs)["wer"]
-    return out
+    return decode(rec, log_probs, refs, DECODINGS)
 
 
 def main() -> int:

@@ -37,9 +37,11 @@ DECODINGS = {  # key -> decoder options
 }
 
 
-def decode(rec: SpeechRecognizer, log_probs: list[torch.Tensor], refs: list[str]) -> dict:
+def decode(rec: SpeechRecognizer, log_probs: list[torch.Tensor], refs: list[str],
+           decodings: dict | None = None) -> dict:  # fmt: skip
+    """WER of each decoding (``decodings``: key -> decoder options; default DECODINGS)."""
     out = {}
-    for key, options in DECODINGS.items():
+    for key, options in (decodings or DECODINGS).items():
         decoder = rec._decoder_with(options)
         out[key] = error_rates([decoder.decode(lp.numpy()) for lp in log_probs], refs)["wer"]
     return out

@@ -221,8 +221,11 @@ class SpeechRecognizer:
     ) -> list[Tensor]:
         """Normalised features of recordings (paths, waveforms or ``Utterance``s), grouped
         by ``speakers`` as :meth:`_normalize_groups` does."""
-        raw = [self._logmel(self._load(x)) for x in inputs]
-        return self._normalize_groups(raw, speakers, known)
+        return self._normalize_groups(self._logmels(inputs), speakers, known)
+
+    def _logmels(self, inputs: Sequence[Any]) -> list[Tensor]:
+        """Un-normalised log-mels of recordings (paths, waveforms or ``Utterance``s)."""
+        return [self._logmel(self._load(x)) for x in inputs]
 
     def enroll(self, speaker: str, recordings: Sequence[AudioInput]) -> None:
         """Remember ``speaker``'s band statistics from some of their recordings (no
@@ -241,7 +244,7 @@ class SpeechRecognizer:
             recordings = [recordings]
         if not recordings:
             raise ValueError(f"expected some recordings of {speaker!r} to enroll, got none")
-        self.enrolled[speaker] = band_statistics([self._logmel(self._load(x)) for x in recordings])
+        self.enrolled[speaker] = band_statistics(self._logmels(recordings))
 
     def _load(self, item: Any, cache: dict | None = None) -> np.ndarray:
         if isinstance(item, Utterance):

@@ -149,11 +149,10 @@ class RecurrentTask(L.LightningModule):
     def on_train_start(self) -> None:
         self._t_start = self._t_last = time.perf_counter()
         if self.cfg.ema_decay is not None and self._ema is None:
-            names = [n for n, _ in self.named_parameters()]
             pending = self._ema_pending
             self._ema = [
                 (pending[n] if pending is not None else p).detach().clone().to(p.device)
-                for n, p in zip(names, self.parameters())
+                for n, p in self.named_parameters()
             ]
             self._ema_pending = None
 
