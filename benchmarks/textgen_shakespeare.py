@@ -68,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--stateful", action=argparse.BooleanOptionalAction, default=False)
     ap.add_argument("--ema-decay", type=float, default=None, help="weight average (EMA) decay")
+    ap.add_argument(
+        "--precision", default=None,
+        help="Lightning precision, e.g. bf16-mixed (default: the engine's, 32-true on CPU)",
+    )  # fmt: skip
     ap.add_argument("--threads", type=int, default=2, help="torch threads per process")
     ap.add_argument("--devices", type=int, default=1, help="DDP processes (gloo on CPU)")
     ap.add_argument("--seed", type=int, default=0)
@@ -87,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     gen.fit(train, val, out=args.out, max_time=args.time, batch_size=args.batch_size,
             lr=args.lr, warmup_steps=args.warmup, seed=args.seed, val_every=100_000,
             betas=(0.9, args.beta2), clip_grad_norm=args.clip or None, ema_decay=args.ema_decay,
-            progress=False, devices=args.devices, accelerator="cpu",
+            precision=args.precision, progress=False, devices=args.devices, accelerator="cpu",
             strategy="ddp" if args.devices > 1 else "auto")  # fmt: skip
     if gen.model is None or int(os.environ.get("LOCAL_RANK", "0")) != 0:
         return 0  # DDP: only rank 0 evaluates and reports

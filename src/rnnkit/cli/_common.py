@@ -43,6 +43,12 @@ EMA_DECAY = typer.Option(
     help="Average the weights (exponential moving average with this decay, e.g. 0.999); "
     "validation and the saved model use the average.",
 )
+PRECISION = typer.Option(
+    None,
+    "--precision",
+    help="32-true or bf16-mixed (autocast, float32 weights). Default: bf16-mixed on a GPU, "
+    "32-true on a CPU; bf16-mixed is faster on CPUs with AVX512-BF16 or AMX.",
+)
 ENCODING = typer.Option("utf-8", "--encoding", help="Text encoding of the input files.")
 MONITOR = typer.Option(
     0,
@@ -137,6 +143,7 @@ def train_options(
         "clip_grad_norm": (float, CLIP_GRAD_NORM),
         "clip_grad_value": (float, CLIP_GRAD_VALUE),
         "ema_decay": (float, EMA_DECAY),
+        "precision": (str, PRECISION),
         "monitor_gradients": (int, MONITOR),
     }  # fmt: skip
     if resume:

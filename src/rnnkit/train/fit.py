@@ -44,12 +44,25 @@ class _ProgressBar(TQDMProgressBar):
 
 
 def _precision(cfg: TrainConfig) -> str:
-    if cfg.precision is not None:
-        return cfg.precision
     gpu = cfg.accelerator in ("gpu", "cuda") or (
         cfg.accelerator == "auto" and torch.cuda.is_available()
     )
-    return "bf16-mixed" if gpu else "32-true"
+    if cfg.precision is None:
+        return "bf16-mixed" if gpu else "32-true"
+    if not gpu and cfg.precision == "bf16-mixed" and not _cpu_has_bf16():
+        warnings.warn(
+            "precision bf16-mixed: this CPU has no native bfloat16 arithmetic (AVX512-BF16 or "
+            "AMX), so training will run slower than with the default 32-true",
+            stacklevel=2,
+        )
+    return cfg.precision
+
+
+def _cpu_has_bf16() -> bool:
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch build without oneDNN
+        return False
 
 
 def _loggers(out: Path) -> list:
