@@ -292,6 +292,10 @@ class RecurrentBase(nn.Module):
                 raise ValueError(f"{self.mode} state must be a tensor, got {type(state).__name__}")
             parts = (state,)
             sizes = (self.output_size,)
+        if any(isinstance(t, Tensor) and t.dtype != x.dtype for t in parts) and (
+            torch.is_autocast_enabled(x.device.type)
+        ):  # under autocast a layer returns its state in the autocast dtype: take it back
+            parts = tuple(t.to(x.dtype) if isinstance(t, Tensor) else t for t in parts)
         for t, size, name in zip(parts, sizes, "hc"):
             if not isinstance(t, Tensor) or t.shape != (n, batch, size):
                 got = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
