@@ -52,9 +52,10 @@ class TrainConfig:
     ``precision``: ``"32-true"`` or ``"bf16-mixed"`` (autocast to bfloat16, float32 weights;
     float16 is not offered: it needs loss scaling, which the engine's clipping and divergence
     guard do not do). The default is bf16-mixed on a GPU and 32-true on a CPU;
-    bf16-mixed on a CPU pays where the CPU computes bfloat16 natively (AVX512-BF16 or AMX:
-    1.4x the steps of float32 for a 3x384 character LSTM on an AMD EPYC with AVX512-BF16) and
-    is slower than float32 elsewhere, which :func:`rnnkit.train.fit` then says in a warning.
+    bf16-mixed on a CPU is faster only where the CPU computes bfloat16 natively (AVX512-BF16
+    or AMX: 1.4x the steps of float32 for a 3x384 character LSTM on an AMD EPYC with
+    AVX512-BF16, though no lower loss in 10 minutes) and slower elsewhere, which
+    :func:`rnnkit.train.fit` then says in a warning.
     """
 
     max_epochs: int | None = None
