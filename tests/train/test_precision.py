@@ -72,6 +72,23 @@ def test_an_unsupported_precision_is_an_error(value):
         TrainConfig(max_steps=1, precision=value)
 
 
+def test_a_model_saved_with_a_precision_no_longer_accepted_still_loads(tmp_path):
+    import json
+    import shutil
+    from pathlib import Path
+
+    import rnnkit
+
+    model_dir = tmp_path / "m"
+    shutil.copytree(Path(__file__).parents[1] / "assets" / "textgen_v1", model_dir)
+    config = json.loads((model_dir / "config.json").read_text())
+    config["train"]["precision"] = "16-mixed"  # passed through unchecked before validation
+    (model_dir / "config.json").write_text(json.dumps(config))
+    gen = rnnkit.load(model_dir)
+    assert gen.train_config.precision is None  # the default, on resume
+    assert isinstance(gen.generate("a", max_new_tokens=5, seed=0), str)
+
+
 def test_cli_passes_precision_and_rejects_a_bad_one_in_one_line(tmp_path, monkeypatch, capsys):
     from rnnkit.tasks.textgen import TextGenerator
 

@@ -138,5 +138,11 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> TrainConfig | None:
         """Inverse of :meth:`to_dict` as read back from JSON (``betas`` a list); ``None`` stays
-        ``None`` (a model directory saved without training options)."""
-        return cls(**{**d, "betas": tuple(d["betas"])}) if d else None
+        ``None`` (a model directory saved without training options). A precision that is no
+        longer accepted (``16-mixed``, which older versions passed through unchecked) reads as
+        the default, so that such a model still loads."""
+        if not d:
+            return None
+        if d.get("precision") not in (None, *PRECISIONS):
+            d = {**d, "precision": None}
+        return cls(**{**d, "betas": tuple(d["betas"])})
