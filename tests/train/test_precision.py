@@ -4,15 +4,20 @@ give float32's results within bfloat16's rounding; bad values are clear errors."
 from __future__ import annotations
 
 import importlib
+import json
+import shutil
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
 
+import rnnkit
 from rnnkit.cli import main
 from rnnkit.data import StreamWindows, batchify
 from rnnkit.nn import GRU, LSTM, RNN
 from rnnkit.tasks._lm import LanguageModel, LMConfig, lm_loss
+from rnnkit.tasks.textgen import TextGenerator
 from rnnkit.train import Batches, RecurrentTask, TrainConfig, fit
 
 fit_module = importlib.import_module("rnnkit.train.fit")  # the module, not the function
@@ -73,12 +78,6 @@ def test_an_unsupported_precision_is_an_error(value):
 
 
 def test_a_model_saved_with_a_precision_no_longer_accepted_still_loads(tmp_path):
-    import json
-    import shutil
-    from pathlib import Path
-
-    import rnnkit
-
     model_dir = tmp_path / "m"
     shutil.copytree(Path(__file__).parents[1] / "assets" / "textgen_v1", model_dir)
     config = json.loads((model_dir / "config.json").read_text())
@@ -90,8 +89,6 @@ def test_a_model_saved_with_a_precision_no_longer_accepted_still_loads(tmp_path)
 
 
 def test_cli_passes_precision_and_rejects_a_bad_one_in_one_line(tmp_path, monkeypatch, capsys):
-    from rnnkit.tasks.textgen import TextGenerator
-
     text = tmp_path / "t.txt"
     text.write_text("abc abd abe\n" * 50)
     args = ["textgen", "train", str(text), "--out", str(tmp_path / "m"), "--max-steps", "1"]
@@ -164,8 +161,6 @@ def test_state_returned_under_autocast_feeds_back_in(cls):
 
 
 def test_a_stateful_text_generator_trains_under_bf16_mixed(tmp_path):
-    from rnnkit.tasks.textgen import TextGenerator
-
     text = "to be or not to be, that is the question. " * 60
     gen = TextGenerator(level="char", hidden_size=32, num_layers=2, bptt=16, stateful=True)
     gen.fit(text, out=tmp_path / "m", max_steps=60, batch_size=4, lr=1e-2, progress=False,
