@@ -57,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dropout", type=float, default=0.0, help="between layers")
     ap.add_argument("--output-dropout", type=float, default=0.0, help="before the output layer")
     ap.add_argument("--warmup", type=int, default=30)
+    ap.add_argument(
+        "--min-lr-ratio", type=float, default=0.1,
+        help="where the cosine ends, as a fraction of --lr (0.1, the engine's default)",
+    )  # fmt: skip
     ap.add_argument("--beta2", type=float, default=0.99, help="AdamW's second beta")
     ap.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip (0: none)")
     ap.add_argument("--embedding-init-std", type=float, default=None)
@@ -89,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                         embedding_init_std=args.embedding_init_std)  # fmt: skip
     t0 = time.perf_counter()
     gen.fit(train, val, out=args.out, max_time=args.time, batch_size=args.batch_size,
-            lr=args.lr, warmup_steps=args.warmup, seed=args.seed, val_every=100_000,
+            lr=args.lr, warmup_steps=args.warmup, min_lr_ratio=args.min_lr_ratio, seed=args.seed,
+            val_every=100_000,
             betas=(0.9, args.beta2), clip_grad_norm=args.clip or None, ema_decay=args.ema_decay,
             precision=args.precision, progress=False, devices=args.devices, accelerator="cpu",
             strategy="ddp" if args.devices > 1 else "auto")  # fmt: skip
