@@ -71,6 +71,24 @@ def test_bf16_mixed_warns_only_on_a_cpu_without_native_bfloat16(monkeypatch):
     assert fit_module._precision(TrainConfig(max_steps=1, accelerator="cpu")) == "32-true"
 
 
+def test_the_gpu_default_is_bf16_only_where_the_gpu_computes_it_natively(monkeypatch):
+    # A V100 or T4 (before Ampere) would emulate bfloat16, slower than float32: the default
+    # there is 32-true, and asking for bf16-mixed warns as on a CPU without it.
+    gpu = TrainConfig(max_steps=1, accelerator="gpu")
+    monkeypatch.setattr(fit_module, "_gpu_has_bf16", lambda: True)
+    assert fit_module._precision(gpu) == "bf16-mixed"
+    monkeypatch.setattr(fit_module, "_gpu_has_bf16", lambda: False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the default itself says nothing
+        assert fit_module._precision(gpu) == "32-true"
+    with pytest.warns(UserWarning, match="this GPU has no native bfloat16"):
+        explicit = TrainConfig(max_steps=1, accelerator="gpu", precision="bf16-mixed")
+        assert fit_module._precision(explicit) == "bf16-mixed"
+    monkeypatch.undo()
+    if not torch.cuda.is_available():
+        assert fit_module._gpu_has_bf16() is False  # no device: no error, just False
+
+
 @pytest.mark.parametrize("value", ["16-mixed", "fp8", "bf16"])
 def test_an_unsupported_precision_is_an_error(value):
     with pytest.raises(ValueError, match="32-true or bf16-mixed"):

@@ -51,11 +51,12 @@ class TrainConfig:
 
     ``precision``: ``"32-true"`` or ``"bf16-mixed"`` (autocast to bfloat16, float32 weights;
     float16 is not offered: it needs loss scaling, which the engine's clipping and divergence
-    guard do not do). The default is bf16-mixed on a GPU and 32-true on a CPU;
-    bf16-mixed on a CPU is faster only where the CPU computes bfloat16 natively (AVX512-BF16
-    or AMX: 1.4x the steps of float32 for a 3x384 character LSTM on an AMD EPYC with
-    AVX512-BF16, though no lower loss in 10 minutes) and slower elsewhere, which
-    :func:`rnnkit.train.fit` then says in a warning.
+    guard do not do). The default is bf16-mixed on a GPU that computes bfloat16 natively
+    (Ampere and later, compute capability 8.0; ROCm) and 32-true elsewhere, CPUs included.
+    bf16-mixed is faster only where the device computes bfloat16 natively (on a CPU:
+    AVX512-BF16 or AMX: 1.4x the steps of float32 for a 3x384 character LSTM on an AMD EPYC
+    with AVX512-BF16, though no lower loss in 10 minutes) and slower elsewhere (emulated),
+    which :func:`rnnkit.train.fit` then says in a warning.
     """
 
     max_epochs: int | None = None
@@ -79,7 +80,7 @@ class TrainConfig:
     devices: int | str = 1
     accelerator: str = "auto"
     strategy: str = "auto"
-    precision: str | None = None  # one of PRECISIONS; None: bf16-mixed on GPU, 32-true on CPU
+    precision: str | None = None  # one of PRECISIONS; None: bf16 on an Ampere+ GPU, else fp32
     progress: bool = True
     log_every: int = 10
     checkpoint_every: int | None = 200  # steps between OUT/last.ckpt saves (crash resume)
@@ -116,7 +117,7 @@ class TrainConfig:
         if self.precision is not None and self.precision not in PRECISIONS:
             raise ValueError(
                 f"precision must be 32-true or bf16-mixed (or None for the default: "
-                f"bf16-mixed on a GPU, 32-true on a CPU), got {self.precision!r}"
+                f"bf16-mixed on an Ampere or later GPU, else 32-true), got {self.precision!r}"
             )
         if self.schedule not in ("cosine", "constant"):
             raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")

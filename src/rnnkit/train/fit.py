@@ -47,12 +47,18 @@ def _precision(cfg: TrainConfig) -> str:
     gpu = cfg.accelerator in ("gpu", "cuda") or (
         cfg.accelerator == "auto" and torch.cuda.is_available()
     )
-    if cfg.precision is None:
-        return "bf16-mixed" if gpu else "32-true"
-    if not gpu and cfg.precision == "bf16-mixed" and not _cpu_has_bf16():
+    native = _gpu_has_bf16() if gpu else _cpu_has_bf16()
+    if cfg.precision is None:  # bf16 where the GPU computes it natively (Ampere on), else fp32
+        return "bf16-mixed" if gpu and native else "32-true"
+    if cfg.precision == "bf16-mixed" and not native:
+        what = (
+            "this GPU has no native bfloat16 arithmetic (it came with Ampere, compute "
+            "capability 8.0)"
+            if gpu
+            else "this CPU has no native bfloat16 arithmetic (AVX512-BF16 or AMX)"
+        )
         warnings.warn(
-            "precision bf16-mixed: this CPU has no native bfloat16 arithmetic (AVX512-BF16 or "
-            "AMX), so training will run slower than with the default 32-true",
+            f"precision bf16-mixed: {what}, so training will run slower than with 32-true",
             stacklevel=2,
         )
     return cfg.precision
@@ -62,6 +68,14 @@ def _cpu_has_bf16() -> bool:
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):  # a torch build without oneDNN
+        return False
+
+
+def _gpu_has_bf16() -> bool:
+    """Native bfloat16 on the current CUDA device (ROCm: always); emulation does not count."""
+    try:
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+    except (AssertionError, RuntimeError):  # no usable CUDA device
         return False
 
 
