@@ -3,6 +3,7 @@ frequency inference, long format, and a clear error for every kind of bad input.
 
 from __future__ import annotations
 
+import gzip
 import os
 from pathlib import Path
 
@@ -199,3 +200,45 @@ def test_series_shorter_than_lookback_plus_horizon():
 def test_missing_file_is_a_value_error(tmp_path):
     with pytest.raises(ValueError, match="no such file"):
         read_table(tmp_path / "none.csv")
+
+
+def test_semicolon_and_tab_files_with_decimal_commas_read_as_numbers(tmp_path):
+    df = frame(30)
+    rows = [f"{d};{a:.4f};{b:.4f}".replace(".", ",") for d, a, b in df.to_numpy()]
+    semi = tmp_path / "semi.csv"  # a European spreadsheet's export: ';' and decimal commas
+    semi.write_text("date;y0;y1\n" + "\n".join(rows) + "\n")
+    gz = tmp_path / "semi.csv.gz"
+    gz.write_bytes(gzip.compress(semi.read_bytes()))
+    tab = tmp_path / "tab.csv"
+    tab.write_text(df.to_csv(sep="\t", index=False))
+    for path in (semi, gz, tab):
+        s = to_series(read_table(path))
+        assert s.targets == ["y0", "y1"] and s.freq == "h", path
+        np.testing.assert_allclose(s.values, df[["y0", "y1"]].to_numpy(), atol=1e-4)
+    headerless = tmp_path / "headerless.csv"
+    headerless.write_text("\n".join(r.split(";", 1)[1] for r in rows) + "\n")
+    table = read_table(headerless)  # numbers with decimal commas: no header row
+    assert list(table.columns) == ["0", "1"] and len(table) == 30
+    np.testing.assert_allclose(table.to_numpy(), df[["y0", "y1"]].to_numpy(), atol=1e-4)
+
+
+def test_two_rows_are_regular_and_one_row_is_a_clear_error():
+    s = to_series(frame(2))  # pandas cannot infer a frequency from 2 stamps; the step is clear
+    assert len(s) == 2 and s.freq == "h"
+    with pytest.raises(ValueError, match="at least 2 timestamps"):
+        to_series(frame(1))
+
+
+def test_default_targets_say_which_columns_they_leave_out():
+    df = frame(10).assign(city="Oslo")
+    s = to_series(df)
+    assert s.targets == ["y0", "y1"]
+    assert any("left out" in n and "'city'" in n for n in s.notes), s.notes
+
+
+def test_empty_and_binary_files_are_not_readable_csv(tmp_path):
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "binary.csv").write_bytes(bytes(range(256)) * 8)
+    for name in ("empty.csv", "binary.csv"):
+        with pytest.raises(ValueError, match="not a readable CSV file"):
+            read_table(tmp_path / name)

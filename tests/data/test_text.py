@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+
 import pytest
 
 from rnnkit.data import DataNotFoundError, read_splits, read_text, split_text
@@ -49,6 +51,22 @@ def test_empty_and_binary_files(tmp_path):
     binary.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
     with pytest.raises(ValueError, match=r"model\.bin: looks binary"):
         read_text(binary)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_text_reads_with_its_encoding_and_is_named_without(tmp_path, encoding):
+    # Windows Notepad's "Unicode" is UTF-16 with a byte-order mark: NUL bytes everywhere,
+    # which must not read as binary once the encoding is given.
+    text = "Wherefore art thou, Roméo?\n" * 50
+    f = tmp_path / "notepad.txt"
+    bom = {"utf-16-be": codecs.BOM_UTF16_BE}.get(encoding, b"")
+    f.write_bytes(bom + text.encode(encoding))
+    name = encoding[:6]  # utf-16 / utf-32
+    assert read_text(f, encoding=name) == text
+    with pytest.raises(
+        ValueError, match=rf"notepad\.txt: looks like {name.upper()} text.*--encoding {name}"
+    ):
+        read_text(f)
 
 
 @pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])

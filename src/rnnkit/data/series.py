@@ -18,6 +18,8 @@ rows holds ``n - H + 1`` windows (ETTh test: ``2880 - H + 1``).
 from __future__ import annotations
 
 import dataclasses
+import gzip
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,22 +80,45 @@ class Series:
 def read_table(source: str | Path | pd.DataFrame, header: bool | None = None) -> pd.DataFrame:
     """A DataFrame from a CSV path (``.gz`` too) or a DataFrame (copied). ``header=None``
     detects a file without a header row (every field of the first line numeric); its columns
-    are then named ``"0", "1", ...``."""
+    are then named ``"0", "1", ...``. The delimiter is a comma unless the first line has
+    semicolons, tabs or bars and no comma outside a number; with one of those, columns whose
+    every value is a number with a decimal comma (``1,5``: European spreadsheets write
+    ``;`` and decimal commas) are read as numbers."""
     if isinstance(source, pd.DataFrame):
         return source.copy()
     path = Path(source)
     if not path.is_file():
         raise ValueError(f"{path}: no such file; expected a CSV file or a pandas DataFrame")
-    if header is None:
-        first = pd.read_csv(path, header=None, nrows=1, dtype=str)
-        header = not all(_is_number(v) for v in first.iloc[0].tolist())
     try:
-        df = pd.read_csv(path, header=0 if header else None)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
+        sep = _delimiter(path)
+        if header is None:
+            first = pd.read_csv(path, header=None, nrows=1, dtype=str, sep=sep)
+            point = (lambda v: v) if sep == "," else (lambda v: str(v).replace(",", "."))
+            header = not all(_is_number(point(v)) for v in first.iloc[0].tolist())
+        df = pd.read_csv(path, header=0 if header else None, sep=sep)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError, OSError) as e:
         raise ValueError(f"{path}: not a readable CSV file ({e})") from e
     if not header:
         df.columns = [str(c) for c in df.columns]
+    if sep != ",":  # files separated by ';' usually write decimal commas: "1,5"
+        for c in [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]:
+            text = df[c].dropna().astype(str).str.strip()
+            if len(text) and text.str.fullmatch(r"[+-]?\d+(,\d+)?").all():
+                df[c] = pd.to_numeric(df[c].astype(str).str.replace(",", ".", regex=False))
     return df
+
+
+def _delimiter(path: Path) -> str:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as f:
+        first = f.readline()
+    counts = {d: first.count(d) for d in ";\t|"}
+    best = max(counts, key=counts.__getitem__)
+    if not counts[best]:
+        return ","
+    if "," in re.sub(r"(?<=\d),(?=\d)", "", first):
+        return ","  # commas outside numbers: a comma-separated file with ';' in a field
+    return best  # no commas, or only decimal ones ("0,5;1,25")
 
 
 def _is_number(v: Any) -> bool:
@@ -149,6 +174,9 @@ def to_series(
                 f"no numeric column to forecast among {list(df.columns)}; name the targets "
                 "(--target COLUMN)"
             )
+        left = [c for c in df.columns if c not in used and c not in targets]
+        if left:
+            notes.append(f"columns left out (not numeric; name them as targets to see why): {left}")
     for c in [*targets, *covariates]:
         if c not in df.columns:
             raise ValueError(f"expected a column {c!r}; the columns are {list(df.columns)}")
@@ -287,9 +315,16 @@ def _regularize(table: pd.DataFrame, freq: str | None, fill: str | None):
         if len(grid) == len(index) and (grid == index).all():
             return table, freq, notes
     else:
+        if len(index) < 2:
+            raise ValueError(
+                f"expected at least 2 timestamps to find the time step, got {len(index)}; "
+                "a forecast needs a series at least lookback + horizon rows long"
+            )
         step = pd.Series(index[1:] - index[:-1]).mode().iloc[0]
         freq = pd.tseries.frequencies.to_offset(step).freqstr
         grid = pd.date_range(index[0], index[-1], freq=freq)
+        if len(grid) == len(index) and (grid == index).all():
+            return table, freq, notes  # regular, if too short for pandas to infer it
     off_grid = index.difference(grid)
     missing = grid.difference(index)
     if len(off_grid):
