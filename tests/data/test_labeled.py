@@ -25,6 +25,18 @@ def test_csv_and_tsv_with_chosen_columns(tmp_path):
         read_labeled(csv)
 
 
+def test_a_semicolon_separated_csv_is_recognised_from_its_header(tmp_path):
+    semi = tmp_path / "export.csv"  # what a spreadsheet in a European locale writes
+    semi.write_text("text;label\nGreat, fun film;pos\nslow; dull;neg\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"export\.csv: not a valid CSV file"):
+        read_labeled(semi)  # a ';' inside a text needs quotes, as a ',' does in a CSV
+    semi.write_text('text;label\nGreat, fun film;pos\n"slow; dull";neg\n', encoding="utf-8")
+    assert read_labeled(semi) == (["Great, fun film", "slow; dull"], ["pos", "neg"])
+    comma = tmp_path / "comma.csv"  # a ';' inside a comma-separated header is not a delimiter
+    comma.write_text("text,label;kind\nfine,pos\n", encoding="utf-8")
+    assert read_labeled(comma, label_col="label;kind") == (["fine"], ["pos"])
+
+
 def test_jsonl_lines_and_class_folders(tmp_path):
     jl = tmp_path / "d.jsonl"
     jl.write_text(json.dumps({"t": "yes", "y": "a"}) + "\n\n" + json.dumps({"t": "no", "y": "b"}))

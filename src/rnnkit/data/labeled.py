@@ -25,6 +25,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .text import csv_delimiter
+
 FORMATS = ("auto", "csv", "tsv", "jsonl", "lines", "folder")
 _BY_SUFFIX = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
@@ -140,9 +142,10 @@ def _read_table(path: Path, fmt: str, text_col: str, label_col: str, encoding: s
     import pandas as pd
 
     text = decode_file(path, encoding)
+    sep = "\t" if fmt == "tsv" else csv_delimiter(text.partition("\n")[0])
     try:
-        frame = pd.read_csv(io.StringIO(text), sep="\t" if fmt == "tsv" else ",",
-                            keep_default_na=False, dtype={text_col: str})  # fmt: skip
+        frame = pd.read_csv(io.StringIO(text), sep=sep, keep_default_na=False,
+                            dtype={text_col: str})  # fmt: skip
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise ValueError(f"{path}: not a valid {fmt.upper()} file ({e})") from None
     needed = [text_col, label_col] if labeled else [text_col]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
-import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from .text import csv_delimiter
 
 FILLS = ("ffill", "interpolate", "zero")
 TIME_NAMES = ("date", "time", "timestamp", "datetime", "ds", "date_time")
@@ -111,14 +112,7 @@ def read_table(source: str | Path | pd.DataFrame, header: bool | None = None) ->
 def _delimiter(path: Path) -> str:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as f:
-        first = f.readline()
-    counts = {d: first.count(d) for d in ";\t|"}
-    best = max(counts, key=counts.__getitem__)
-    if not counts[best]:
-        return ","
-    if "," in re.sub(r"(?<=\d),(?=\d)", "", first):
-        return ","  # commas outside numbers: a comma-separated file with ';' in a field
-    return best  # no commas, or only decimal ones ("0,5;1,25")
+        return csv_delimiter(f.readline())
 
 
 def _is_number(v: Any) -> bool:

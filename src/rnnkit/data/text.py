@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 from pathlib import Path
 
 from .registry import DataNotFoundError, dataset_names, dataset_path, get_dataset, is_registered
@@ -139,3 +140,16 @@ def _read_folder(folder: Path, encoding: str) -> str:
             f"ending in .txt (or pass one file's path)"
         )
     return "\n".join(texts)
+
+
+def csv_delimiter(first_line: str) -> str:
+    """The delimiter of a CSV file from its first line: a comma unless the line has
+    semicolons, tabs or bars and no comma outside a number (European spreadsheets export
+    ``date;load`` headers and ``1,5`` decimal commas)."""
+    counts = {d: first_line.count(d) for d in ";\t|"}
+    best = max(counts, key=counts.__getitem__)
+    if not counts[best]:
+        return ","
+    if "," in re.sub(r"(?<=\d),(?=\d)", "", first_line):
+        return ","  # commas outside numbers: a comma-separated file with ';' in a field
+    return best  # no commas, or only decimal ones ("0,5;1,25")
