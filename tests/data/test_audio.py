@@ -72,6 +72,13 @@ def test_bad_audio_files_give_clear_errors_naming_the_file(tmp_path):
         read_audio(silent)
     with pytest.raises(ValueError, match=r"missing\.wav: no such audio file"):
         read_audio(tmp_path / "missing.wav")
+    whole = tmp_path / "whole.wav"  # 0.5 s of tone; cut after its header and 8 samples
+    sf.write(whole, 0.5 * np.sin(np.arange(4000, dtype=np.float32)), 8000, subtype="PCM_16")
+    truncated = tmp_path / "truncated.wav"
+    truncated.write_bytes(whole.read_bytes()[:60])
+    with pytest.raises(ValueError, match=r"truncated\.wav: 8 samples \(1\.0 ms at 8000 Hz\)"):
+        read_audio(truncated)
+    assert read_audio(whole)[0].size == 4000
 
 
 def test_manifest_and_folder_with_transcripts(tmp_path):

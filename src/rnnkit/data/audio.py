@@ -3,8 +3,9 @@ and read labelled speech data sets (a manifest CSV, a folder with a transcript f
 registered Free Spoken Digit Dataset).
 
 Reading fails with one clear line naming the file: a file soundfile cannot decode (corrupt,
-truncated, not audio), an empty one (no samples) and a silent one (peak below -80 dBFS) are
-each a ``ValueError``. Several channels are averaged to one, with a warning that says so.
+truncated, not audio), an empty one (no samples), a silent one (peak below -80 dBFS) and one
+shorter than a 25 ms analysis window (a header with next to no data) are each a
+``ValueError``. Several channels are averaged to one, with a warning that says so.
 Other sample rates are converted with ``scipy.signal.resample_poly`` (a polyphase FIR with a
 Kaiser window: band-limited, no phase shift, and the duration kept to one sample).
 """
@@ -25,6 +26,7 @@ from .registry import DataNotFoundError, data_dir, dataset_path, get_dataset
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 SILENCE_PEAK = 1e-4  # -80 dBFS: below this a recording carries no speech
+MIN_SECONDS = 0.025  # one analysis window of the features (FeatureConfig.win_ms)
 TRANSCRIPT_FILES = ("transcripts.tsv", "transcripts.txt", "transcript.txt", "text.tsv")
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 FSDD_SPEAKERS = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
@@ -58,7 +60,8 @@ def read_audio(path: str | os.PathLike, sample_rate: int | None = None) -> tuple
     """A mono float32 waveform in [-1, 1] and its rate (``sample_rate`` when given).
 
     WAV, FLAC and OGG (and whatever else libsndfile reads). Raises ``ValueError`` naming the
-    file when it cannot be decoded, has no samples, or is silent.
+    file when it cannot be decoded, has no samples, is silent, or is shorter than one
+    25 ms analysis window (a truncated file, most likely).
     """
     import soundfile as sf
 
@@ -80,6 +83,12 @@ def read_audio(path: str | os.PathLike, sample_rate: int | None = None) -> tuple
         )
     mono = audio.mean(axis=1).astype(np.float32, copy=False)
     check_audio(mono, str(path))
+    if mono.size < MIN_SECONDS * rate:
+        raise ValueError(
+            f"{path}: {mono.size} samples ({1000 * mono.size / rate:.1f} ms at {rate} Hz), "
+            f"shorter than one {1000 * MIN_SECONDS:.0f} ms analysis window; the file may be "
+            "truncated"
+        )
     if sample_rate is not None and sample_rate != rate:
         mono, rate = resample(mono, rate, sample_rate), sample_rate
     return np.ascontiguousarray(mono), int(rate)
