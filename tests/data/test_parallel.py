@@ -66,6 +66,9 @@ def test_split_by_source_never_shares_a_source():
     assert split_by_source(pairs, (0.8, 0.1, 0.1), seed=3)[1] == val  # deterministic
     with pytest.raises(ValueError, match="fractions"):
         split_by_source(pairs, (0.8, 0.1))
+    few = [(f"s{i % 3}", f"t{i}") for i in range(90)]  # 90 pairs, but 3 sources for 3 parts
+    with pytest.raises(ValueError, match=r"90 pairs with 3 distinct source sentences.*--valid"):
+        split_by_source(few, (0.9, 0.05, 0.05))
 
 
 def test_registered_datasets(real_file):

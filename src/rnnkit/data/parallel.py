@@ -181,7 +181,9 @@ def split_by_source(
     for k, (f, p) in enumerate(zip(fractions, parts, strict=True)):
         if f > 0 and not p:
             raise ValueError(
-                f"split {k} is empty: {len(pairs)} pairs are too few for fractions {fractions}"
+                f"split {k} is empty: {len(pairs)} pairs with {len(sources)} distinct source "
+                f"sentences are too few for fractions {fractions} (a source sentence stays in "
+                "one split); give more sentences or a validation set (--valid-src/--valid-tgt)"
             )
     return parts
 
