@@ -39,6 +39,22 @@ def trained(corpus, tmp_path_factory) -> Path:
     return out
 
 
+def test_a_short_run_prints_none_of_lightnings_internal_warnings(corpus, tmp_path):
+    # As a user runs it, warnings on (run() turns them off): Lightning's deprecation of its
+    # own torch call, its logging-interval advice and its "could not find the monitored key"
+    # (with a hint to call self.log) are noise to someone training a model.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    r = subprocess.run([str(RNNKIT), "textgen", "train", str(corpus), "--out", str(tmp_path),
+                        "--max-steps", "3", "--val-every", "50", *TINY],
+                       capture_output=True, text=True, timeout=240, env=env,
+                       stdin=subprocess.DEVNULL)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    words = ("Warning", "deprecated", "HINT", "logging interval")
+    noise = [line for line in r.stderr.splitlines() if any(w in line for w in words)]
+    assert not noise, r.stderr
+    assert (tmp_path / "checkpoints" / "best.ckpt").is_file()  # validated at the end anyway
+
+
 def test_train_writes_a_model_directory(trained):
     import json
 

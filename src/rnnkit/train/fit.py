@@ -34,6 +34,13 @@ warnings.filterwarnings("ignore", message=r".*LitLogger.*")
 # of the batch just processed), which is what this Lightning warning describes.
 warnings.filterwarnings("ignore", message=r".*no pre-optimization state was saved.*")
 warnings.filterwarnings("ignore", message=r".*Checkpoint directory .* exists and is not empty.*")
+# Printed by every run on this torch: Lightning's own use of a torch API, nothing a user can do.
+warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)` is deprecated.*")
+# Short epochs log fewer rows; the logs stay correct, and there is nothing to change.
+warnings.filterwarnings("ignore", message=r".*smaller than the logging interval.*")
+# A run that ends before its first validation: fit() validates the end itself (below), so
+# the best checkpoint exists; the warning's hint (call self.log('val_loss')) misleads.
+warnings.filterwarnings("ignore", message=r".*could not find the monitored key.*")
 
 
 class _ProgressBar(TQDMProgressBar):
