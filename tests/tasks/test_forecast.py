@@ -119,6 +119,11 @@ def test_predict_frame_must_have_the_training_columns(segment_model, etth1):
         fc.predict(etth1.assign(extra=1.0))
     with pytest.raises(ValueError, match=r"has 50 rows, shorter than lookback \+ horizon"):
         fc.predict(etth1.iloc[:50])
+    daily = etth1.iloc[:400].assign(date=pd.date_range("2016-07-01", periods=400, freq="D"))
+    with pytest.raises(ValueError, match=r"has a D time step, but the model was trained on h"):
+        fc.predict(daily)  # hourly training, daily data: a forecast would be garbage
+    minutes = etth1.iloc[:400].assign(date=pd.date_range("2016-07-01", periods=400, freq="60min"))
+    assert len(fc.predict(minutes)) == H  # the same step, however it is written
 
 
 @pytest.mark.parametrize("arch,head,calendar", [("direct", "quantile", True),

@@ -107,7 +107,15 @@ class Forecaster:
             read = {k: self.meta[k] for k in ("time_col", "targets", "id_col", "covariates")}
             read["targets"] = None if self.meta["id_col"] else self.meta["targets"]
             read["targets"] = [self.meta["long_target"]] if self.meta["id_col"] else read["targets"]
-            return _say_notes(to_series(table, fill=self.meta.get("fill"), **read))
+            s = _say_notes(to_series(table, fill=self.meta.get("fill"), **read))
+            trained = self.meta.get("freq")
+            if trained and s.freq and not _same_step(s.freq, trained):
+                raise ValueError(
+                    f"the {what} data has a {s.freq} time step, but the model was trained on "
+                    f"{trained} steps; resample it to {trained} (a model forecasts the step it "
+                    "learned)"
+                )
+            return s
         return _say_notes(to_series(read_table(data), **read))
 
     def _check_columns(self, table: pd.DataFrame, what: str) -> None:
@@ -496,6 +504,15 @@ class Forecaster:
         self.metrics = io.read_metrics(path)
         self.train_config = TrainConfig.from_dict(config.get("train"))
         return self
+
+
+def _same_step(a: str, b: str) -> bool:
+    """Whether two pandas frequency strings name the same step ("h" and "60min" do)."""
+    oa, ob = pd.tseries.frequencies.to_offset(a), pd.tseries.frequencies.to_offset(b)
+    try:
+        return pd.Timedelta(oa) == pd.Timedelta(ob)
+    except (ValueError, TypeError):  # calendar steps (months, business days): compare names
+        return oa == ob
 
 
 def _say_notes(s: Series) -> Series:
