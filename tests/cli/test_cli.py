@@ -55,6 +55,23 @@ def test_a_short_run_prints_none_of_lightnings_internal_warnings(corpus, tmp_pat
     assert (tmp_path / "checkpoints" / "best.ckpt").is_file()  # validated at the end anyway
 
 
+def test_a_warning_is_one_line_naming_rnnkit(tmp_path):
+    data = tmp_path / "pairs.tsv"
+    lines = [f"satz {i}\tsentence {i}" for i in range(60)] + ["leer\t"]
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    r = subprocess.run([str(RNNKIT), "translate", "train", str(data), "--out", str(tmp_path / "m"),
+                        "--tokenizer", "word", "--embedding-size", "8", "--encoder-size", "8",
+                        "--decoder-size", "8", "--max-steps", "1", "--no-progress"],
+                       capture_output=True, text=True, timeout=240, env=env,
+                       stdin=subprocess.DEVNULL)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    warned = [line for line in r.stderr.splitlines() if "empty source or target" in line]
+    assert warned == ["rnnkit: warning: 1 input pair(s) with an empty source or target left "
+                      "out, the first ('leer', '')"], r.stderr  # fmt: skip
+    assert "UserWarning" not in r.stderr and "warnings.warn" not in r.stderr
+
+
 def test_train_writes_a_model_directory(trained):
     import json
 

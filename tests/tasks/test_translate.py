@@ -206,6 +206,19 @@ def test_translator_input_errors():
         tr.fit([], max_steps=1)
     with pytest.raises(ValueError, match="pair 1"):
         tr.fit([("a", "b"), ("only one",)], max_steps=1)
+    with pytest.raises(ValueError, match="every training pair has an empty source or target"):
+        tr.fit([("a", ""), (" ", "b")], max_steps=1)
+
+
+def test_pairs_with_an_empty_side_are_left_out_with_a_warning(tmp_path):
+    pairs = [(f"satz {i}", f"sentence {i}") for i in range(40)] + [("leer", " "), ("", "x")]
+    tr = Translator(tokenizer="word", min_freq=1, embedding_size=8, encoder_size=8,
+                    decoder_size=8, dropout=0.0)  # fmt: skip
+    with pytest.warns(UserWarning, match=r"2 training pair\(s\) with an empty source or target "
+                                         r"left out, the first \('leer', ''\)"):  # fmt: skip
+        tr.fit(pairs, pairs[:4], max_steps=1, batch_size=8, progress=False,
+               out=tmp_path)  # fmt: skip
+    assert tr.metrics["dropped_empty_pairs"] == 2 and tr.metrics["train_pairs"] == 40
 
 
 # ---------------------------------------------------------------------- real run

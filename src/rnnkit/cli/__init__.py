@@ -7,6 +7,7 @@ unreadable file) into one line on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import typer
@@ -76,8 +77,20 @@ def _is_usage_error(e: Exception) -> bool:
     return any(c.__name__ == "ClickException" for c in type(e).__mro__)
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"rnnkit: warning: {message}\n"  # not the source file and line of the warn() call
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``rnnkit`` script."""
+    formatwarning, warnings.formatwarning = warnings.formatwarning, _one_line_warning
+    try:
+        return _run(argv)
+    finally:  # main() called in-process (tests, notebooks) leaves Python's format as it was
+        warnings.formatwarning = formatwarning
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         app(args=argv, standalone_mode=False)
     except (ValueError, OSError) as e:  # user mistakes and unreadable inputs: one line

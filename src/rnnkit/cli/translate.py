@@ -80,9 +80,11 @@ def train(
     run: C.Run = None,
 ) -> None:
     """Train a translator and write it to --out."""
-    from ..data.parallel import read_parallel, split_by_source
+    from ..data.parallel import read_parallel, split_by_source, without_empty
 
     splits = _pairs_from(data, src, tgt, src_col, tgt_col, src_lang, tgt_lang, encoding)
+    if "all" in splits:  # before the split, so that the held-out test.tsv has none either
+        splits["all"] = without_empty(splits["all"], "input")[0]
     test = None
     if (valid_src is None) != (valid_tgt is None):
         raise ValueError("give both --valid-src and --valid-tgt, or neither")

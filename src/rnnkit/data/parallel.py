@@ -17,6 +17,7 @@ import gzip
 import io
 import os
 import random
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -186,6 +187,21 @@ def split_by_source(
                 "one split); give more sentences or a validation set (--valid-src/--valid-tgt)"
             )
     return parts
+
+
+def without_empty(pairs: list[Pair], what: str) -> tuple[list[Pair], int]:
+    """``pairs`` without those whose source or target is empty (after stripping), and how
+    many those were, with a warning: an empty side is a broken line of a corpus, not a
+    translation. Raises ``ValueError`` when no pair is left."""
+    kept = [p for p in pairs if p[0].strip() and p[1].strip()]
+    dropped = len(pairs) - len(kept)
+    if dropped:
+        first = next(p for p in pairs if not (p[0].strip() and p[1].strip()))
+        warnings.warn(f"{dropped} {what} pair(s) with an empty source or target left out, the "
+                      f"first {first!r:.80}", stacklevel=2)  # fmt: skip
+    if not kept:
+        raise ValueError(f"every {what} pair has an empty source or target")
+    return kept, dropped
 
 
 def _nonempty(pairs: list[Pair], where: str) -> list[Pair]:

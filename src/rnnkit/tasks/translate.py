@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import torch
 
 from .. import io
-from ..data.parallel import Pair, split_by_source
+from ..data.parallel import Pair, split_by_source, without_empty
 from ..data.subword import build_sentence_tokenizer, sentence_tokenizer_from_dict
 from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, finish, fit
 from ._search import beam_search, greedy
@@ -114,10 +114,10 @@ class Translator:
         if not {"max_epochs", "max_steps", "max_time"} & set(train_options):
             train_options = {**train_options, "max_epochs": 1}
         cfg = TrainConfig.from_options(**train_options)
-        train = _check_pairs(train, "training")
+        train, empty = without_empty(_check_pairs(train, "training"), "training")
         if val is None:
             train, val = split_by_source(train, (0.95, 0.05), seed=cfg.seed)
-        val = _check_pairs(val, "validation") if val else None
+        val = without_empty(_check_pairs(val, "validation"), "validation")[0] if val else None
         if self.src_tok is None or not resume:
             self._build_tokenizers(train)
         src_ids, tgt_ids = self._encode_pairs(train)
@@ -144,7 +144,8 @@ class Translator:
         out_dir = Path(out) if out is not None else _scratch_dir()
         trainer = fit(task, batches, val_batches, out_dir, resume=resume, callbacks=callbacks)
         self.metrics = finish(task, trainer, out_dir, restore_best=keep_best and bool(val_batches))
-        self.metrics.update(train_pairs=len(keep), dropped_long_pairs=len(train) - len(keep))
+        self.metrics.update(train_pairs=len(keep), dropped_long_pairs=len(train) - len(keep),
+                            dropped_empty_pairs=empty)  # fmt: skip
         if task.history:
             self.metrics["best_val_perplexity"] = math.exp(min(self.metrics["best_val_loss"], 700))
         if out is not None and trainer.global_rank == 0:
