@@ -134,3 +134,20 @@ def main_code(args: list[str]) -> int:
     from rnnkit.cli import main
 
     return main(args)
+
+
+@pytest.mark.slow
+def test_adversarial_training_under_two_process_ddp_on_cpu(reviews, tmp_path):
+    # The adversarial step takes a gradient with respect to the embeddings inside the
+    # training step, before the loss's backward: under DDP the gradient all-reduce must
+    # still happen once per step, on every rank, and the run must end in a normal model.
+    out = tmp_path / "ddp"
+    r = run("classify", "train", str(reviews), "--text-col", "review", "--label-col",
+            "sentiment", "--out", str(out), "--max-steps", "8", "--adversarial", "0.02",
+            "--devices", "2", "--strategy", "ddp", "--accelerator", "cpu", *TINY,
+            timeout=300)  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["train_steps"] == 8
+    p = run("classify", "predict", str(out), "a gripping , funny film")
+    assert p.returncode == 0 and p.stdout.split("\t")[0] in ("positive", "negative"), p.stdout
