@@ -104,7 +104,8 @@ def read_table(source: str | Path | pd.DataFrame, header: bool | None = None) ->
     if sep != ",":  # files separated by ';' usually write decimal commas: "1,5"
         for c in [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]:
             text = df[c].dropna().astype(str).str.strip()
-            if len(text) and text.str.fullmatch(r"[+-]?\d+(,\d+)?").all():
+            decimal = text.str.fullmatch(r"[+-]?\d+(,\d+)?")
+            if len(text) and decimal.all() and text.str.contains(",").any():
                 df[c] = pd.to_numeric(df[c].astype(str).str.replace(",", ".", regex=False))
     return df
 
