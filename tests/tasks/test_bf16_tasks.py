@@ -1,8 +1,9 @@
 """Every task trains and predicts under ``precision="bf16-mixed"``, the engine's default on a
-GPU, here forced on the CPU (autocast works there too, slowly on CPUs without native
-bfloat16). No session had a GPU to run the default path on, and a dtype slip there (a state
-returned in bfloat16 and fed back beside float32 input, session 14) broke stateful text
-generation at its second window: these runs are the cheap guard against the next one.
+GPU with native bfloat16, here forced on the CPU (autocast works there too, slowly on CPUs
+without native bfloat16). No session had a GPU to run the default path on, and a dtype slip
+there (a state returned in bfloat16 and fed back beside float32 input, session 14) broke
+stateful text generation at its second window: these runs are the cheap guard against the
+next one.
 
 Each run is a few dozen steps on synthetic data a small model learns at once. It asserts
 that the steps all ran with no divergence-guard rollback, that the validation loss fell,
