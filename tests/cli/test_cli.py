@@ -14,8 +14,12 @@ TINY = ["--hidden-size", "32", "--num-layers", "1", "--batch-size", "8", "--bptt
         "--no-progress"]  # fmt: skip
 
 
-def run(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+def run(*args: str, timeout: float = 240, warn: bool = False) -> subprocess.CompletedProcess:
+    """``rnnkit ARGS`` in a subprocess; Python's warnings off unless ``warn`` (as a user has
+    them)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    if not warn:
+        env["PYTHONWARNINGS"] = "ignore"
     return subprocess.run([str(RNNKIT), *args], capture_output=True, text=True, timeout=timeout,
                           env=env, stdin=subprocess.DEVNULL)  # fmt: skip
 
@@ -43,11 +47,8 @@ def test_a_short_run_prints_none_of_lightnings_internal_warnings(corpus, tmp_pat
     # As a user runs it, warnings on (run() turns them off): Lightning's deprecation of its
     # own torch call, its logging-interval advice and its "could not find the monitored key"
     # (with a hint to call self.log) are noise to someone training a model.
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
-    r = subprocess.run([str(RNNKIT), "textgen", "train", str(corpus), "--out", str(tmp_path),
-                        "--max-steps", "3", "--val-every", "50", *TINY],
-                       capture_output=True, text=True, timeout=240, env=env,
-                       stdin=subprocess.DEVNULL)  # fmt: skip
+    r = run("textgen", "train", str(corpus), "--out", str(tmp_path), "--max-steps", "3",
+            "--val-every", "50", *TINY, warn=True)  # fmt: skip
     assert r.returncode == 0, r.stderr
     words = ("Warning", "deprecated", "HINT", "logging interval")
     noise = [line for line in r.stderr.splitlines() if any(w in line for w in words)]
@@ -59,12 +60,9 @@ def test_a_warning_is_one_line_naming_rnnkit(tmp_path):
     data = tmp_path / "pairs.tsv"
     lines = [f"satz {i}\tsentence {i}" for i in range(60)] + ["leer\t"]
     data.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
-    r = subprocess.run([str(RNNKIT), "translate", "train", str(data), "--out", str(tmp_path / "m"),
-                        "--tokenizer", "word", "--embedding-size", "8", "--encoder-size", "8",
-                        "--decoder-size", "8", "--max-steps", "1", "--no-progress"],
-                       capture_output=True, text=True, timeout=240, env=env,
-                       stdin=subprocess.DEVNULL)  # fmt: skip
+    r = run("translate", "train", str(data), "--out", str(tmp_path / "m"), "--tokenizer",
+            "word", "--embedding-size", "8", "--encoder-size", "8", "--decoder-size", "8",
+            "--max-steps", "1", "--no-progress", warn=True)  # fmt: skip
     assert r.returncode == 0, r.stderr
     warned = [line for line in r.stderr.splitlines() if "empty source or target" in line]
     assert warned == ["rnnkit: warning: 1 input pair(s) with an empty source or target left "

@@ -54,10 +54,9 @@ def _precision(cfg: TrainConfig) -> str:
     gpu = cfg.accelerator in ("gpu", "cuda") or (
         cfg.accelerator == "auto" and torch.cuda.is_available()
     )
-    native = _gpu_has_bf16() if gpu else _cpu_has_bf16()
     if cfg.precision is None:  # bf16 where the GPU computes it natively (Ampere on), else fp32
-        return "bf16-mixed" if gpu and native else "32-true"
-    if cfg.precision == "bf16-mixed" and not native:
+        return "bf16-mixed" if gpu and _gpu_has_bf16() else "32-true"
+    if cfg.precision == "bf16-mixed" and not (_gpu_has_bf16() if gpu else _cpu_has_bf16()):
         what = (
             "this GPU has no native bfloat16 arithmetic (it came with Ampere, compute "
             "capability 8.0)"
