@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--segment", type=int, default=48)
     ap.add_argument("--channel-embedding", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--dropout", type=float, default=0.5)
+    ap.add_argument("--highway", type=int, default=0, help="LSTNet's linear highway, K steps")
     ap.add_argument("--norm", default="revin")
     ap.add_argument("--loss", default="mae")
     ap.add_argument("--batch-size", type=int, default=64)
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     fc = Forecaster(lookback=L, horizon=H, architecture=args.architecture, cell=args.cell,
                     hidden_size=args.hidden, segment_length=args.segment, dropout=args.dropout,
                     norm=args.norm, loss=args.loss, train_stride=args.train_stride,
-                    channel_embedding=args.channel_embedding)  # fmt: skip
+                    channel_embedding=args.channel_embedding, highway=args.highway)  # fmt: skip
     t0 = time.perf_counter()
     fc.fit(split["train"], split["val"], out=Path(args.out) / f"{args.dataset}_{H}",
            max_time=args.time, max_steps=args.steps, batch_size=args.batch_size, lr=args.lr,

@@ -26,6 +26,8 @@ def schedule(r: dict) -> str:
         name = f"{name}, d = {c['hidden']}"
     if c.get("lr", 2e-3) != 2e-3:
         name = f"{name}, lr {c['lr']:g}"
+    if c.get("highway"):
+        name = f"{name}, highway {c['highway']}"
     if c.get("val_every", 100) != 100:
         name = f"{name}, validated every {c['val_every']}"
     return name if c.get("channel_embedding", True) else f"{name}, no channel embedding"

@@ -191,6 +191,46 @@ def test_without_channel_embedding_equal_histories_get_equal_forecasts():
     assert (outs[True][:, :, 1] - outs[True][:, :, 0]).abs().max() > 1e-3
 
 
+@pytest.mark.parametrize("arch,head,ci", [("segment", "point", True),
+                                         ("direct", "quantile", False),
+                                         ("seq2seq", "gaussian", True)])  # fmt: skip
+def test_highway_adds_a_linear_map_of_the_last_k_normalized_values(arch, head, ci):
+    """LSTNet's highway: the forecast of a network with ``highway=K`` is the same network's
+    forecast plus ``W z[-K:] + b`` on each channel's RevIN scale (locations only)."""
+    torch.manual_seed(0)
+    lb, hz, C, K = 12, 8, 3, 5
+    base = dict(lookback=lb, horizon=hz, n_channels=C, architecture=arch, head=head,
+                hidden_size=6, segment_length=4, channel_independence=ci)  # fmt: skip
+    with_hw = ForecastNet(ForecastConfig(**base, highway=K)).eval()
+    without = ForecastNet(ForecastConfig(**base)).eval()
+    missing = without.load_state_dict(with_hw.state_dict(), strict=False)
+    assert missing.unexpected_keys == ["highway.weight", "highway.bias"]
+    x = torch.randn(2, lb, C) * 3 + 1
+    with torch.no_grad():
+        a, b = with_hw((x, None, None, None))[0], without((x, None, None, None))[0]
+        mean = x.mean(1, keepdim=True)
+        std = torch.sqrt(x.var(1, keepdim=True, unbiased=False) + 1e-5)
+        z = (x - mean) / std  # RevIN's affine map starts as the identity
+        ar = with_hw.highway(z[:, -K:].transpose(1, 2)).transpose(1, 2) * std  # (2, hz, C)
+    n_loc = 1 if head == "gaussian" else a.shape[-1]
+    torch.testing.assert_close(a[..., :n_loc], b[..., :n_loc] + ar.unsqueeze(-1))
+    torch.testing.assert_close(a[..., n_loc:], b[..., n_loc:])  # spreads are untouched
+    for bad in (lb + 1, -1, True):
+        with pytest.raises(ValueError, match=r"highway must be an integer in \[0, lookback=12\]"):
+            ForecastConfig(**{**base, "highway": bad})
+
+
+def test_highway_model_trains_saves_and_loads(etth1, tmp_path):
+    data = etth1[["date", "OT"]]
+    fc = Forecaster(lookback=72, horizon=H, hidden_size=16, segment_length=24, highway=72)
+    fc.fit(data.iloc[:2400], out=tmp_path, max_steps=60, val_every=30, **FAST)
+    history = [h["val_loss"] for h in fc.metrics["history"]]
+    assert history[-1] < history[0], history
+    again = rnnkit.load(tmp_path)
+    assert again.model.config.highway == 72 and again.model.highway.weight.shape == (H, 72)
+    pd.testing.assert_frame_equal(fc.predict(data.iloc[:2400]), again.predict(data.iloc[:2400]))
+
+
 def test_metrics_and_baselines_by_hand():
     past = np.arange(10, dtype=float).reshape(1, 10, 1)
     assert last_value(past, 3)[0, :, 0].tolist() == [9, 9, 9]

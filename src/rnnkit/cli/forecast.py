@@ -53,6 +53,9 @@ def train(
     calendar: bool = typer.Option(False, help="Add calendar features (hour, weekday, day)."),
     season: int = typer.Option(None, help="Seasonal period for seasonal-naive and MASE."),
     train_stride: int = typer.Option(1, help="Use every N-th training window."),
+    highway: int = typer.Option(
+        0, help="LSTNet's linear highway over the last N lookback steps (0: off)."
+    ),
     run: C.Run = None,
 ) -> None:
     """Train a forecaster on DATA and write it to --out."""
@@ -77,7 +80,8 @@ def train(
                         channel_independence=channel_independence,
                         channel_embedding=channel_embedding, head=head, loss=loss,
                         quantiles=tuple(quantile) if quantile else (0.1, 0.5, 0.9),
-                        calendar=calendar, season=season, train_stride=train_stride)  # fmt: skip
+                        calendar=calendar, season=season, train_stride=train_stride,
+                        highway=highway)  # fmt: skip
     fc.fit(data, val, time_col=time_col, targets=target or None, id_col=id_col,
            covariates=covariate or None, fill=fill, out=out, resume=run.resume,
            callbacks=run.callbacks, **run.options)  # fmt: skip

@@ -29,6 +29,12 @@ Output: head parameters ``(B, H, C, P)`` on the same scale.
   started from the encoder's state, steps through the horizon autoregressively (input: the
   previous value and the step's known features); at training time the previous value is the
   true one with probability ``teacher_forcing`` (Williams & Zipser 1989).
+- ``highway=K`` (any architecture; LSTNet's autoregressive "highway", Lai et al. 2018): a
+  linear map from the last ``K`` normalized lookback values of each target channel to its
+  ``H`` horizon values (weights shared by the channels), trained with the network and added
+  to its location output before the normalization is undone,
+  :math:`\hat z = f_\theta(z) + W z_{L-K+1:L} + b`. LSTNet's reason: the nonlinear
+  network's output is insensitive to the scale of its input, and the linear term is not.
 
 Heads (``P`` parameters per step and channel): ``point`` (``P=1``, loss MSE or MAE),
 ``quantile`` (``P=Q``, pinball loss :math:`\frac1Q\sum_q \max(q e, (q-1) e)`, :math:`e=y-\hat
@@ -77,6 +83,7 @@ class ForecastConfig:
     n_past_covariates: int = 0
     n_known: int = 0  # calendar features, known for the lookback and the horizon
     teacher_forcing: float = 1.0  # seq2seq only
+    highway: int = 0  # LSTNet's linear highway over the last K lookback steps; 0: none
     impl: str = "auto"
 
     def __post_init__(self) -> None:
@@ -97,6 +104,15 @@ class ForecastConfig:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if (
+            isinstance(self.highway, bool)
+            or not isinstance(self.highway, int)
+            or not (0 <= self.highway <= self.lookback)
+        ):
+            raise ValueError(
+                f"highway must be an integer in [0, lookback={self.lookback}] (the lookback "
+                f"steps the linear highway reads; 0 turns it off), got {self.highway!r}"
+            )
         if not 0.0 <= self.teacher_forcing <= 1.0:
             raise ValueError(f"teacher_forcing must be in [0, 1], got {self.teacher_forcing!r}")
         qs = tuple(float(q) for q in self.quantiles)
@@ -178,6 +194,8 @@ class ForecastNet(nn.Module):
             self.decoder = _rnn(c, self.n_series_channels + c.n_known)
             self.to_step = nn.Linear(d, n_out)
         self.drop = nn.Dropout(c.dropout)
+        if c.highway:
+            self.highway = nn.Linear(c.highway, c.horizon)
 
     # ------------------------------------------------------------------ normalization
     def _normalize(self, y: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
@@ -235,6 +253,11 @@ class ForecastNet(nn.Module):
         inputs = torch.cat([z, *extras], dim=-1) if extras else z
         core = {"segment": self._segment, "direct": self._direct, "seq2seq": self._seq2seq}
         out = core[c.architecture](inputs, z, known_future, zf)  # (S, H, n_ch, P)
+        if c.highway:  # (S, K, n_ch) -> (S, H, n_ch), added to the location(s)
+            ar = self.highway(z[:, -c.highway :].transpose(1, 2)).transpose(1, 2).unsqueeze(-1)
+            if c.head in ("gaussian", "student_t"):
+                ar = F.pad(ar, (0, c.n_params - 1))
+            out = out + ar
         if c.channel_independence:  # (B*C, H, 1, P) -> (B, H, C, P)
             out = out.reshape(B, C, c.horizon, c.n_params).permute(0, 2, 1, 3)
         return self._denormalize(self._constrain(out), stats), None

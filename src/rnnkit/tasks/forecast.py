@@ -55,6 +55,9 @@ class Forecaster:
         calendar: add known-future calendar features (hour, weekday, day of year).
         season: the seasonal period of seasonal-naive and MASE (inferred from the frequency).
         train_stride: use every ``train_stride``-th training window (faster epochs).
+        highway: LSTNet's linear "highway": a linear map from the last ``highway`` lookback
+            values of each series to the horizon, trained with the network and added to its
+            forecast (0, the default, turns it off; at most ``lookback``).
 
     Example::
 
@@ -71,7 +74,7 @@ class Forecaster:
                  head: str = "point", loss: str = "mae",
                  quantiles: tuple[float, ...] = (0.1, 0.5, 0.9), calendar: bool = False,
                  season: int | None = None, train_stride: int = 1, teacher_forcing: float = 1.0,
-                 impl: str = "auto") -> None:  # fmt: skip
+                 highway: int = 0, impl: str = "auto") -> None:  # fmt: skip
         if hidden_size is None:
             hidden_size = 512 if architecture == "segment" else 128
         if segment_length is None:
@@ -83,7 +86,7 @@ class Forecaster:
             "revin_affine": revin_affine, "channel_independence": channel_independence,
             "channel_embedding": channel_embedding,
             "head": head, "loss": loss, "quantiles": tuple(quantiles),
-            "teacher_forcing": teacher_forcing, "impl": impl,
+            "teacher_forcing": teacher_forcing, "highway": highway, "impl": impl,
         }  # fmt: skip
         ForecastConfig(n_channels=1, **self.model_options)  # validate now
         if season is not None and (not isinstance(season, int) or season < 1):
