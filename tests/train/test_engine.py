@@ -69,6 +69,49 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     torch.testing.assert_close(second.carry.h, whole.carry.h, rtol=0, atol=1e-6)
 
 
+def test_resume_after_the_last_batch_of_an_epoch_equals_an_uninterrupted_run(tmp_path):
+    """Stopped right after an epoch's last batch, before Lightning closed the epoch: on
+    resume Lightning asks for the rest of that epoch (nothing), then the next. The loader
+    once gave one batch of the next epoch there and then skipped to the one after."""
+    epoch = len(_batches(TEXT_IDS))  # 47
+    whole = RecurrentTask(_model(), lm_loss, _cfg(max_steps=60), stateful=True)
+    fit(whole, _batches(TEXT_IDS), None, tmp_path / "whole")
+    first = Interrupted(_model(), lm_loss, _cfg(max_steps=60), stateful=True)
+    first.stop_at = epoch
+    fit(first, _batches(TEXT_IDS), None, tmp_path / "split")
+    second = RecurrentTask(_model(seed=123), lm_loss, _cfg(max_steps=60), stateful=True)
+    fit(second, _batches(TEXT_IDS), None, tmp_path / "split", resume=True)
+    for (name, a), b in zip(whole.model.state_dict().items(), second.model.state_dict().values()):
+        torch.testing.assert_close(b, a, rtol=0, atol=1e-6, msg=name)
+
+
+class Positions(RecurrentTask):
+    """Records (data epoch, batch) of every training step."""
+
+    def training_step(self, batch, batch_idx):
+        self.positions.append((self.train_batches.epoch, batch_idx))
+        super().training_step(batch, batch_idx)
+
+
+@pytest.mark.parametrize("limit", ["max_steps", "max_epochs"])
+def test_extending_a_finished_run_continues_with_its_next_data_epoch(tmp_path, limit):
+    """A run that ended with its first epoch, resumed with a larger limit, trains on the
+    second epoch's batches from the first (before: one batch of it, then the third epoch
+    with max_steps; the first epoch again with max_epochs)."""
+    epoch = len(_batches(TEXT_IDS))
+    limits = {"max_steps": (epoch, epoch + 10), "max_epochs": (1, 2)}[limit]
+    first = Positions(_model(), lm_loss, _cfg(**{"max_steps": None, limit: limits[0]}))
+    first.positions = []
+    fit(first, _batches(TEXT_IDS), None, tmp_path)
+    assert first.positions[-1] == (0, epoch - 1)
+    more = Positions(_model(), lm_loss, _cfg(**{"max_steps": None, limit: limits[1]}))
+    more.positions = []
+    fit(more, _batches(TEXT_IDS), None, tmp_path, resume=True)
+    n = len(more.positions)
+    assert n == (10 if limit == "max_steps" else epoch)
+    assert more.positions == [(1, i) for i in range(n)]
+
+
 def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path):
     task = RecurrentTask(_model(), lm_loss, _cfg(), stateful=True)
     with pytest.raises(ValueError, match=r"no .*last\.ckpt"):

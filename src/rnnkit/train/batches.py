@@ -15,7 +15,10 @@ class Batches:
     (``consumed``: not what the loader prefetched), and Lightning saves it in checkpoints
     through :meth:`state_dict`, so a resumed run continues with the very next batch.
     The data epoch is counted here, not taken from Lightning, whose epoch counter moves on
-    when a run is interrupted mid-epoch.
+    when a run is interrupted mid-epoch. Lightning restores this state only when it resumes
+    inside an epoch, its last batch included (it then asks for the rest of that epoch, which
+    may be nothing); a run resumed after a completed epoch starts at Lightning's next epoch
+    (:meth:`start_at`).
     """
 
     def __init__(
@@ -41,8 +44,9 @@ class Batches:
         if self._resume is not None:
             self.epoch, skip = self._resume
             self._resume = None
-            if skip >= len(self):  # the saved epoch was complete: start the next one
-                self.epoch, skip = self.epoch + 1, 0
+            if skip >= len(self):  # every batch was processed, yet Lightning had not closed
+                self.consumed = skip  # the epoch: it asks for the rest (none), then the next
+                return
         else:
             self.epoch += 1
         it = iter(self.make_epoch(self.epoch, self.rank, self.world_size))
@@ -50,6 +54,12 @@ class Batches:
         for _ in range(skip):
             next(it, None)
         yield from it
+
+    def start_at(self, epoch: int) -> None:
+        """A run resumed after a completed epoch (Lightning restored no state here): the first
+        epoch iterated is ``epoch``, Lightning's, not 0."""
+        if self._resume is None and self.epoch == -1:
+            self.epoch = epoch - 1
 
     def state_dict(self) -> dict[str, int]:
         return {"epoch": self.epoch, "consumed": self.consumed}

@@ -148,6 +148,8 @@ class RecurrentTask(L.LightningModule):
     # ------------------------------------------------------------------ training
     def on_train_start(self) -> None:
         self._t_start = self._t_last = time.perf_counter()
+        if self.train_batches is not None:  # (before the first batch is drawn)
+            self.train_batches.start_at(self.current_epoch)
         if self.cfg.ema_decay is not None and self._ema is None:
             pending = self._ema_pending
             self._ema = [
