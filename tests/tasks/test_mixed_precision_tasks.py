@@ -1,9 +1,9 @@
 """Every task trains and predicts under ``precision="bf16-mixed"``, the engine's default on a
-GPU with native bfloat16, here forced on the CPU (autocast works there too, slowly on CPUs
-without native bfloat16). No session had a GPU to run the default path on, and a dtype slip
-there (a state returned in bfloat16 and fed back beside float32 input, session 14) broke
-stateful text generation at its second window: these runs are the cheap guard against the
-next one.
+GPU with native bfloat16, and under ``"16-mixed"`` (float16 with the engine's loss scaling,
+for GPUs without bfloat16), here forced on the CPU (autocast works there too, slowly on CPUs
+without native support). No session had a GPU to run these paths on, and a dtype slip there
+(a state returned in bfloat16 and fed back beside float32 input, session 14) broke stateful
+text generation at its second window: these runs are the cheap guard against the next one.
 
 Each run is a few dozen steps on synthetic data a small model learns at once. It asserts
 that the steps all ran with no divergence-guard rollback, that the validation loss fell,
@@ -27,15 +27,15 @@ from rnnkit.tasks.speech import SpeechRecognizer
 from rnnkit.tasks.textgen import TextGenerator
 from rnnkit.tasks.translate import Translator
 
-BF16 = {"precision": "bf16-mixed", "accelerator": "cpu", "progress": False, "seed": 0,
-        "checkpoint_every": None}  # fmt: skip
+COMMON = {"accelerator": "cpu", "progress": False, "seed": 0, "checkpoint_every": None}
 
 
-@pytest.fixture(autouse=True)
-def _quiet_slow_bf16_warning():
-    with warnings.catch_warnings():  # CPUs without native bfloat16 warn that it is slow
-        warnings.filterwarnings("ignore", message=".*bfloat16.*")
-        yield
+@pytest.fixture(params=["bf16-mixed", "16-mixed"])
+def mixed(request) -> dict:
+    """The training options of one mixed precision."""
+    with warnings.catch_warnings():  # CPUs without native bfloat16/float16 warn that it is slow
+        warnings.filterwarnings("ignore", message=".*no native (bfloat16|float16).*")
+        yield {"precision": request.param, **COMMON}
 
 
 def trained_cleanly(metrics: dict, steps: int) -> None:
@@ -66,12 +66,12 @@ def sentiment(n: int, seed: int) -> tuple[list[str], list[str]]:
     return texts, labels
 
 
-def test_text_classifier_under_bf16_mixed():
+def test_text_classifier_under_mixed_precision(mixed):
     texts, labels = sentiment(480, 0)
     val_texts, val_labels = sentiment(120, 1)
-    clf = TextClassifier(embedding_size=32, hidden_size=32, dropout=0.0)
+    clf = TextClassifier(embedding_size=32, hidden_size=32, dropout=0.0, adversarial=0.02)
     clf.fit(texts, labels, val_texts, val_labels, max_steps=40, val_every=20, batch_size=32,
-            lr=1e-2, warmup_steps=5, **BF16)  # fmt: skip
+            lr=1e-2, warmup_steps=5, **mixed)  # fmt: skip
     trained_cleanly(clf.metrics, 40)
     float32_weights(clf.model)
     assert clf.evaluate(val_texts, val_labels)["accuracy"] > 0.9
@@ -89,12 +89,12 @@ def two_sines(n: int) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("architecture", ["segment", "direct", "seq2seq"])
-def test_forecaster_under_bf16_mixed(architecture):
+def test_forecaster_under_mixed_precision(architecture, mixed):
     data = two_sines(1200)
     fc = Forecaster(lookback=48, horizon=12, architecture=architecture, hidden_size=32,
                     dropout=0.0)  # fmt: skip
     fc.fit(data.iloc[:1000], max_steps=40, val_every=20, batch_size=32, lr=5e-3,
-           warmup_steps=5, **BF16)  # fmt: skip
+           warmup_steps=5, **mixed)  # fmt: skip
     trained_cleanly(fc.metrics, 40)
     float32_weights(fc.model)
     m = fc.evaluate(data.iloc[1000 - 48 :], stride=4)
@@ -111,7 +111,7 @@ def tone(freq: float, seconds: float, rate: int, rng: np.random.Generator) -> np
 
 
 @pytest.mark.parametrize("streaming", [False, True])
-def test_speech_recognizer_under_bf16_mixed(streaming):
+def test_speech_recognizer_under_mixed_precision(streaming, mixed):
     rng = np.random.default_rng(0)
     freqs = {"one": 300.0, "two": 700.0, "six": 1500.0}
     data = [(tone(freqs[w], rng.uniform(0.3, 0.5), 8000, rng), w)
@@ -120,14 +120,14 @@ def test_speech_recognizer_under_bf16_mixed(streaming):
                            conv2d_channels=8, n_mels=20, dropout=0.0, spec_augment=False,
                            sample_rate=8000)  # fmt: skip
     rec.fit(data[:40], data[40:], max_steps=30, val_every=15, batch_size=8, lr=5e-3,
-            warmup_steps=5, **BF16)  # fmt: skip
+            warmup_steps=5, **mixed)  # fmt: skip
     trained_cleanly(rec.metrics, 30)
     float32_weights(rec.model)
     out = rec.transcribe([w for w, _ in data[:3]])
     assert len(out) == 3 and all(isinstance(s, str) for s in out)
 
 
-def test_translator_under_bf16_mixed():
+def test_translator_under_mixed_precision(mixed):
     rng = random.Random(0)
     lexicon = dict(zip("ein zwei drei vier fuenf sechs".split(),
                        "one two three four five six".split()))  # fmt: skip
@@ -140,7 +140,7 @@ def test_translator_under_bf16_mixed():
     tr = Translator(tokenizer="word", min_freq=1, embedding_size=32, encoder_size=32,
                     decoder_size=64, dropout=0.0, label_smoothing=0.0)  # fmt: skip
     tr.fit(pairs, val, max_steps=40, val_every=20, batch_size=16, lr=1e-2, warmup_steps=5,
-           keep_best=False, **BF16)  # fmt: skip
+           keep_best=False, **mixed)  # fmt: skip
     trained_cleanly(tr.metrics, 40)
     float32_weights(tr.model)
     out = tr.translate(["ein zwei", "drei"], beam_size=2)
@@ -152,13 +152,13 @@ GENERATORS = [{"level": "word", "adaptive_softmax": [8]},
 
 
 @pytest.mark.parametrize("options", GENERATORS)
-def test_text_generator_under_bf16_mixed(options):
+def test_text_generator_under_mixed_precision(options, mixed):
     rng = random.Random(0)
     text = "\n".join(" ".join(rng.choices(WORDS, k=8)) for _ in range(400))
     gen = TextGenerator(hidden_size=32, num_layers=2, bptt=16, stateful=True, **options)
     cut = int(len(text) * 0.9)
     gen.fit(text[:cut], text[cut:], max_steps=40, val_every=20, batch_size=8, lr=1e-2,
-            warmup_steps=5, **BF16)  # fmt: skip
+            warmup_steps=5, **mixed)  # fmt: skip
     trained_cleanly(gen.metrics, 40)
     float32_weights(gen.model)
     sample = gen.generate("the", max_new_tokens=5, seed=0)

@@ -46,8 +46,9 @@ EMA_DECAY = typer.Option(
 PRECISION = typer.Option(
     None,
     "--precision",
-    help="32-true or bf16-mixed (autocast, float32 weights). Default: bf16-mixed on an Ampere "
-    "or later GPU, else 32-true; bf16-mixed is faster on CPUs with AVX512-BF16 or AMX.",
+    help="32-true, bf16-mixed or 16-mixed (autocast, float32 weights; 16-mixed scales the "
+    "loss: for V100/T4-class GPUs). Default: bf16-mixed on an Ampere or later GPU, else "
+    "32-true; bf16-mixed is faster on CPUs with AVX512-BF16 or AMX.",
 )
 ENCODING = typer.Option("utf-8", "--encoding", help="Text encoding of the input files.")
 MONITOR = typer.Option(

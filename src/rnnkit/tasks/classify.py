@@ -80,7 +80,10 @@ class _ClassifyTask(RecurrentTask):
             emb = emb.detach().requires_grad_()
 
         loss = self.loss_fn(model.logits(emb, lengths), y)[0]
-        (grad,) = torch.autograd.grad(loss, emb, retain_graph=True)
+        # (scaled like the engine's backward under float16; the push is scale-free)
+        (grad,) = torch.autograd.grad(loss * self.loss_scale(), emb, retain_graph=True)
+        if self._scaler is not None:  # overflow: no push (the engine skips this step anyway)
+            grad = torch.where(torch.isfinite(grad), grad, torch.zeros_like(grad))
         valid = valid_mask(lengths, ids.shape[1], emb.device)
         size = (emb.detach() * valid[..., None]).flatten(1).norm(dim=1) * self.adversarial
         push = grad * (size / grad.flatten(1).norm(dim=1).clamp_min(1e-12))[:, None, None]

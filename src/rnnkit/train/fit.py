@@ -56,6 +56,14 @@ def _precision(cfg: TrainConfig) -> str:
     )
     if cfg.precision is None:  # bf16 where the GPU computes it natively (Ampere on), else fp32
         return "bf16-mixed" if gpu and _gpu_has_bf16() else "32-true"
+    if cfg.precision == "16-mixed":  # the module autocasts and scales the loss itself
+        if not gpu and not _cpu_has_fp16():
+            warnings.warn(
+                "precision 16-mixed: this CPU has no native float16 arithmetic (AMX-FP16), so "
+                "training will run slower than with 32-true",
+                stacklevel=2,
+            )
+        return "32-true"
     if cfg.precision == "bf16-mixed" and not (_gpu_has_bf16() if gpu else _cpu_has_bf16()):
         what = (
             "this GPU has no native bfloat16 arithmetic (it came with Ampere, compute "
@@ -74,6 +82,13 @@ def _cpu_has_bf16() -> bool:
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):  # a torch build without oneDNN
+        return False
+
+
+def _cpu_has_fp16() -> bool:
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_fp16_supported())
+    except (AttributeError, RuntimeError):
         return False
 
 
@@ -211,7 +226,8 @@ def finish(task: RecurrentTask, trainer: L.Trainer, out: str | Path,
     there) and the divergence guard did not stop the run (its last rollback already left
     the weights it trusts), switches the model to evaluation mode, and returns the metrics
     every task reports: ``train_steps``, ``history``, ``guard_rollbacks``, ``best_val_loss``
-    (when validated) and ``stopped_reason`` (when the guard stopped the run).
+    (when validated), ``stopped_reason`` (when the guard stopped the run) and, under
+    ``precision="16-mixed"``, ``overflow_skips``.
     """
     best = best_checkpoint(out)
     if restore_best and best.is_file() and task.stopped_reason is None:
@@ -223,6 +239,8 @@ def finish(task: RecurrentTask, trainer: L.Trainer, out: str | Path,
         "history": task.history,
         "guard_rollbacks": task.guard.strikes if task.guard else 0,
     }
+    if task.cfg.precision == "16-mixed":  # steps skipped for float16 overflow (this segment)
+        metrics["overflow_skips"] = task.overflow_skips
     if task.history:
         metrics["best_val_loss"] = min(h["val_loss"] for h in task.history)
     if task.stopped_reason:

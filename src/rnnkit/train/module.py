@@ -9,10 +9,18 @@ With ``ema_decay`` it also keeps an exponential moving average of the weights: v
 swaps the average in (module hooks ``on_validation_start`` / ``on_validation_end``, so
 checkpoints taken during validation see it), checkpoints store the average as the model's
 weights and the raw training weights beside them, and a rollback restores both.
+
+With ``precision="16-mixed"`` it runs the forward passes under float16 autocast and scales
+the loss itself (``torch.amp.GradScaler``; Lightning's own float16 plugin unscales inside
+``optimizer.step()``, after this module has clipped and checked the gradients). Gradients are
+unscaled before clipping and the guard; a step whose loss is finite on every rank but whose
+gradients overflow float16 is skipped and the scale halved, as the scaler does, without a
+strike; only once the scale has fallen below 1 does the guard treat overflow as divergence.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import sys
@@ -107,6 +115,9 @@ class RecurrentTask(L.LightningModule):
         self._ema: list[Tensor] | None = None  # the average, one tensor per parameter
         self._ema_pending: dict | None = None  # an average read from a checkpoint
         self._holding_average = False  # the model's parameters hold the average just now
+        self._scaler: torch.amp.GradScaler | None = None  # precision "16-mixed" only
+        self._scaler_pending: dict | None = None  # its state, read from a checkpoint
+        self.overflow_skips = 0  # float16 steps skipped for overflowing gradients
 
     # ------------------------------------------------------------------ setup
     def setup(self, stage: str) -> None:
@@ -150,6 +161,11 @@ class RecurrentTask(L.LightningModule):
         self._t_start = self._t_last = time.perf_counter()
         if self.train_batches is not None:  # (before the first batch is drawn)
             self.train_batches.start_at(self.current_epoch)
+        if self.cfg.precision == "16-mixed" and self._scaler is None:
+            self._scaler = torch.amp.GradScaler(self.device.type)
+            if self._scaler_pending is not None:
+                self._scaler.load_state_dict(self._scaler_pending)
+                self._scaler_pending = None
         if self.cfg.ema_decay is not None and self._ema is None:
             pending = self._ema_pending
             self._ema = [
@@ -157,6 +173,27 @@ class RecurrentTask(L.LightningModule):
                 for n, p in self.named_parameters()
             ]
             self._ema_pending = None
+
+    # ------------------------------------------------------------------ float16
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """Float16 autocast with ``precision="16-mixed"`` (Lightning runs the others)."""
+        if self.cfg.precision != "16-mixed":
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.float16)
+
+    def loss_scale(self) -> float:
+        """The float16 loss scale (1.0 in other precisions). A task that takes gradients
+        itself (an adversarial direction) takes them of ``loss * loss_scale()``, as the
+        engine's backward does, so that they do not underflow float16."""
+        return self._scaler.get_scale() if self._scaler is not None else 1.0
+
+    def _overflowed(self, loss_value: float, grad_norm: float) -> bool:
+        """Float16 gradients overflowed on a finite loss (every rank's), and the scale can
+        still fall: the scaler's business, not the guard's. Under DDP the gradients, and so
+        their norm, are the same on every rank, so every rank asks the same question."""
+        if self._scaler is None or math.isfinite(grad_norm):
+            return False
+        return self._scaler.get_scale() >= 1.0 and not self._agree(not math.isfinite(loss_value))
 
     # ------------------------------------------------------------------ weight average
     def _update_average(self) -> None:
@@ -215,9 +252,13 @@ class RecurrentTask(L.LightningModule):
         lr = self.lr_now()
         for group in opt.param_groups:  # "lr_scale": a group's share (discriminative rates)
             group["lr"] = lr * group.get("lr_scale", 1.0)
-        loss, state = self.training_loss(x, y)
+        with self.autocast():
+            loss, state = self.training_loss(x, y)
         opt.zero_grad(set_to_none=True)
-        self.manual_backward(loss)
+        scaler = self._scaler
+        self.manual_backward(loss if scaler is None else scaler.scale(loss))
+        if scaler is not None:
+            scaler.unscale_(opt.optimizer)  # clipping and the guard see true gradients
         params = [p for p in self.model.parameters() if p.grad is not None]
         if self.cfg.clip_grad_value is not None:
             torch.nn.utils.clip_grad_value_(params, self.cfg.clip_grad_value)
@@ -226,11 +267,20 @@ class RecurrentTask(L.LightningModule):
         loss_value = float(loss.detach())
         if self.train_batches is not None:
             self.train_batches.consumed = batch_idx + 1
+        if self._overflowed(loss_value, grad_norm):
+            scaler.update()  # no step was taken; this halves the scale
+            self.overflow_skips += 1
+            self.carry = detach_state(state) if self.stateful else None  # the forward was fine
+            return
         reason = self.guard.check_step(loss_value, grad_norm) if self.guard else None
         if self._agree(reason is not None):
+            if scaler is not None:
+                scaler.update()
             self._rollback(self._recent, reason or "another rank diverged")
             return
         opt.step()
+        if scaler is not None:
+            scaler.update()
         self._update_average()
         self.carry = detach_state(state) if self.stateful else None
         self._healthy += 1
@@ -250,7 +300,8 @@ class RecurrentTask(L.LightningModule):
 
     def validation_step(self, batch, batch_idx: int) -> None:
         x, y = batch
-        out, state = self.model(x, self.val_carry if self.stateful else None)
+        with self.autocast():
+            out, state = self.model(x, self.val_carry if self.stateful else None)
         self.val_carry = detach_state(state) if self.stateful else None
         loss, n = self.loss_fn(out, y)
         self._val_sum += float(loss) * n
@@ -346,6 +397,7 @@ class RecurrentTask(L.LightningModule):
             "guard": self.guard.state_dict() if self.guard else None,
             "best": best,
             "rng": torch.get_rng_state(),
+            "scaler": self._scaler.state_dict() if self._scaler is not None else None,
         }
         if self._ema is not None:  # the weights to use are the average; resume needs both
             raw, average = self._raw_and_average_state()
@@ -366,3 +418,5 @@ class RecurrentTask(L.LightningModule):
         self._best = None if best is None else {**best, "carry": _unpack_state(best["carry"])}
         if extra.get("rng") is not None:
             torch.set_rng_state(extra["rng"])
+        if extra.get("scaler"):
+            self._scaler, self._scaler_pending = None, extra["scaler"]
