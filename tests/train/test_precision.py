@@ -61,7 +61,9 @@ def _train(tmp_path, precision, steps=40, hook=None, stop_at=None, resume=False,
     task = Recording(model, lm_loss, cfg)
     task.autocast_seen, task.losses, task.grads = [], [], []
     task.stop_at = stop_at
-    trainer = fit(task, train, None, tmp_path, resume=resume)
+    with warnings.catch_warnings():  # (16-mixed on a CPU says it is for GPUs)
+        warnings.filterwarnings("ignore", message="precision 16-mixed on a CPU")
+        trainer = fit(task, train, None, tmp_path, resume=resume)
     task.metrics = fit_module.finish(task, trainer, tmp_path, False)
     return task
 
@@ -165,6 +167,17 @@ def test_the_gpu_default_is_bf16_only_where_the_gpu_computes_it_natively(monkeyp
     monkeypatch.undo()
     if not torch.cuda.is_available():
         assert fit_module._gpu_has_bf16() is False  # no device: no error, just False
+
+
+def test_16_mixed_autocasts_itself_and_warns_only_on_a_cpu():
+    """Lightning gets 32-true (the module autocasts and scales the loss); a CPU warns."""
+    with pytest.warns(UserWarning, match="16-mixed on a CPU: float16 is for GPUs"):
+        assert fit_module._precision(TrainConfig(max_steps=1, accelerator="cpu",
+                                                 precision="16-mixed")) == "32-true"  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gpu = TrainConfig(max_steps=1, accelerator="gpu", precision="16-mixed")
+        assert fit_module._precision(gpu) == "32-true"
 
 
 @pytest.mark.parametrize("value", ["16-true", "fp8", "bf16"])

@@ -57,10 +57,11 @@ def _precision(cfg: TrainConfig) -> str:
     if cfg.precision is None:  # bf16 where the GPU computes it natively (Ampere on), else fp32
         return "bf16-mixed" if gpu and _gpu_has_bf16() else "32-true"
     if cfg.precision == "16-mixed":  # the module autocasts and scales the loss itself
-        if not gpu and not _cpu_has_fp16():
+        if not gpu:
             warnings.warn(
-                "precision 16-mixed: this CPU has no native float16 arithmetic (AMX-FP16), so "
-                "training will run slower than with 32-true",
+                "precision 16-mixed on a CPU: float16 is for GPUs; CPUs rarely compute it "
+                "faster than float32 (a 3x384 character LSTM's step took 1.15x float32's time on an "
+                "AVX-512 EPYC); use bf16-mixed or 32-true",
                 stacklevel=2,
             )
         return "32-true"
@@ -82,13 +83,6 @@ def _cpu_has_bf16() -> bool:
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):  # a torch build without oneDNN
-        return False
-
-
-def _cpu_has_fp16() -> bool:
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_fp16_supported())
-    except (AttributeError, RuntimeError):
         return False
 
 
