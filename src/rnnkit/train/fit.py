@@ -60,8 +60,8 @@ def _precision(cfg: TrainConfig) -> str:
         if not gpu:
             warnings.warn(
                 "precision 16-mixed on a CPU: float16 is for GPUs; CPUs rarely compute it "
-                "faster than float32 (a 3x384 character LSTM's step took 1.15x float32's time on an "
-                "AVX-512 EPYC); use bf16-mixed or 32-true",
+                "faster than float32 (a 3x384 character LSTM's step took 1.15x float32's time "
+                "on an AVX-512 EPYC); use bf16-mixed or 32-true",
                 stacklevel=2,
             )
         return "32-true"
