@@ -176,3 +176,26 @@ def test_diagnose_a_forecaster(trained, csvs, tmp_path, diagnose):
     # the fixture trained with --monitor-gradients 20: the callback ran on this model too
     png = trained / "diagnostics" / "training" / "gradient_history.png"
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_future_covariates_on_the_command_line(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    promo = rng.standard_normal(400)
+    sales = 3 * promo + 0.1 * rng.standard_normal(400)
+    df = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=400, freq="h"),
+                       "promo": promo, "sales": sales})  # fmt: skip
+    data, ahead, out = tmp_path / "sales.csv", tmp_path / "ahead.csv", tmp_path / "m"
+    df.iloc[:388].to_csv(data, index=False)
+    df.iloc[388:][["date", "promo"]].to_csv(ahead, index=False)
+    r = main(capsys, "forecast", "train", str(data), "--target", "sales", "--future-covariate",
+             "promo", "--out", str(out), "--max-steps", "5", "--horizon", "12", "--lookback",
+             "48", "--architecture", "direct", "--hidden-size", "8", "--no-progress")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    r = main(capsys, "forecast", "predict", str(out), str(data), "--future", str(ahead))
+    assert r.returncode == 0, r.stderr
+    f = pd.read_csv(io.StringIO(r.stdout), index_col=0, parse_dates=True)
+    assert list(f.columns) == ["sales"] and (f.index == pd.DatetimeIndex(df["date"][388:])).all()
+    one_line_error(main(capsys, "forecast", "predict", str(out), str(data)),
+                   "reads future covariates ['promo'] over the horizon")  # fmt: skip
+    one_line_error(main(capsys, "forecast", "predict", str(out), str(data), "--future",
+                        str(tmp_path / "missing.csv")), "missing.csv")  # fmt: skip

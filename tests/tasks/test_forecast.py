@@ -231,6 +231,64 @@ def test_highway_model_trains_saves_and_loads(etth1, tmp_path):
     pd.testing.assert_frame_equal(fc.predict(data.iloc[:2400]), again.predict(data.iloc[:2400]))
 
 
+def promo_sales(n: int, seed: int = 0) -> pd.DataFrame:
+    """Hourly sales that follow a promotion planned in advance (random, so no history
+    predicts it)."""
+    rng = np.random.default_rng(seed)
+    promo = rng.standard_normal(n)
+    sales = 3 * promo + 0.1 * rng.standard_normal(n)
+    return pd.DataFrame({"date": pd.date_range("2024-01-01", periods=n, freq="h"),
+                         "promo": promo, "sales": sales})  # fmt: skip
+
+
+@pytest.mark.parametrize("architecture", ["direct", "segment"])
+def test_future_covariates_are_read_over_the_horizon(architecture):
+    """With the promotion as a future covariate the forecast follows it; without it, no
+    model can (its values are independent draws)."""
+    df = promo_sales(1500)
+    mse = {}
+    for future in (None, ["promo"]):
+        fc = Forecaster(lookback=48, horizon=12, architecture=architecture, hidden_size=32,
+                        segment_length=12, dropout=0.0)  # fmt: skip
+        fc.fit(df.iloc[:1200], targets=["sales"], future_covariates=future, max_steps=150,
+               val_every=50, **{**FAST, "lr": 5e-3})  # fmt: skip
+        mse[bool(future)] = fc.evaluate(df.iloc[1200 - 48 :], stride=4)["mse"]
+    assert mse[True] < 0.5 * mse[False], mse
+
+
+def test_predict_with_future_covariates_needs_their_next_values(tmp_path):
+    df = promo_sales(600)
+    fc = Forecaster(lookback=48, horizon=12, architecture="direct", hidden_size=16)
+    fc.fit(df.iloc[:500], targets=["sales"], future_covariates=["promo"], out=tmp_path,
+           max_steps=5, **FAST)  # fmt: skip
+    history, ahead = df.iloc[:500], df.iloc[500:512]
+    p = fc.predict(history, future=ahead)
+    assert list(p.columns) == ["sales"] and (p.index == pd.DatetimeIndex(ahead["date"])).all()
+    pd.testing.assert_frame_equal(rnnkit.load(tmp_path).predict(history, future=ahead), p)
+    pd.testing.assert_frame_equal(fc.predict(history, future=ahead[["promo"]]), p)  # by position
+    flipped = fc.predict(history, future=ahead.assign(promo=-ahead["promo"]))
+    assert not np.allclose(flipped["sales"], p["sales"])  # the future values are read
+    assert fc.evaluate(df.iloc[500 - 48 :])["windows"] == 100 - 12 + 1  # from the data itself
+    for future, match in [
+        (None, r"reads future covariates \['promo'\] over the horizon: pass their next 12"),
+        (ahead.iloc[:5], "the future table has 5 rows; the forecast needs 12"),
+        (ahead[["date"]], r"the future table has no column \['promo'\]"),
+        (df.iloc[501:513], r"row 0 is for 2024-01-21 21:00:00, but the forecast's step 1 is "
+                           r"2024-01-21 20:00:00"),
+        (ahead.assign(promo=[np.nan] + [0.0] * 11), "column 'promo' has 1 missing"),
+    ]:  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            fc.predict(history, future=future)
+    plain = Forecaster(lookback=48, horizon=12, architecture="direct", hidden_size=16)
+    plain.fit(df.iloc[:500], targets=["sales"], max_steps=2, **FAST)
+    with pytest.raises(ValueError, match="trained without future covariates"):
+        plain.predict(history, future=ahead)
+    with pytest.raises(ValueError, match=r"\['sales'\] are both targets and future covariates"):
+        Forecaster(lookback=48, horizon=12).fit(
+            df, targets=["sales"], future_covariates=["sales"], max_steps=1
+        )
+
+
 def test_metrics_and_baselines_by_hand():
     past = np.arange(10, dtype=float).reshape(1, 10, 1)
     assert last_value(past, 3)[0, :, 0].tolist() == [9, 9, 9]

@@ -28,6 +28,12 @@ def train(
     covariate: list[str] = typer.Option(
         None, "--covariate", help="Past-observed covariate column (repeatable)."
     ),
+    future_covariate: list[str] = typer.Option(
+        None,
+        "--future-covariate",
+        help="Column known in advance (planned events, a weather forecast; repeatable): "
+        "predict then needs its next values (--future).",
+    ),
     fill: str = typer.Option(
         None, "--fill", help="Fill missing steps and NaN: ffill, interpolate or zero."
     ),
@@ -68,6 +74,7 @@ def train(
         id_col=id_col,
         covariates=covariate or None,
         fill=fill,
+        future_covariates=future_covariate or None,
     )  # bad input fails before Lightning
     from ..tasks.forecast import Forecaster
 
@@ -83,7 +90,8 @@ def train(
                         calendar=calendar, season=season, train_stride=train_stride,
                         highway=highway)  # fmt: skip
     fc.fit(data, val, time_col=time_col, targets=target or None, id_col=id_col,
-           covariates=covariate or None, fill=fill, out=out, resume=run.resume,
+           covariates=covariate or None, future_covariates=future_covariate or None,
+           fill=fill, out=out, resume=run.resume,
            callbacks=run.callbacks, **run.options)  # fmt: skip
     if not run.main:
         return
@@ -100,19 +108,25 @@ def predict(
     data: Path = typer.Argument(..., help="CSV whose last rows are the history to extend."),
     output: Path = typer.Option(None, "--output", help="Write the forecast CSV here."),
     plot: Path = typer.Option(None, "--plot", help="Write a PNG of history and forecast."),
+    future: Path = typer.Option(
+        None,
+        "--future",
+        help="CSV of the future covariates' values over the horizon (models trained with "
+        "--future-covariate).",
+    ),
 ) -> None:
     """Forecast the horizon after the last row of DATA."""
     from ..tasks.forecast import Forecaster
 
     fc = Forecaster.load(model_dir)
-    forecast = fc.predict(data)
+    forecast = fc.predict(data, future)
     if output is not None:
         forecast.to_csv(output, index=not fc.meta.get("id_col"))
         typer.echo(f"forecast of {len(forecast)} rows written to {output}")
     else:
         typer.echo(forecast.to_csv(index=not fc.meta.get("id_col")), nl=False)
     if plot is not None:
-        fc.plot(data, plot)
+        fc.plot(data, plot, future=future)
         typer.echo(f"plot written to {plot}")
 
 

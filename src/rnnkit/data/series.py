@@ -2,11 +2,13 @@
 and the window arithmetic of the forecasting protocols.
 
 A :class:`Series` is ``values (T, C)`` (float64, one column per target series), optional
-``covariates (T, K)`` (past-observed), the ``time`` axis (a ``DatetimeIndex`` with a known
-frequency, or ``None`` when the row index is the time axis), and ``notes`` said once to the
-user. Every way a table can be silently wrong raises ``ValueError`` saying what and where:
-unparseable or duplicate timestamps, an irregular step (or ``fill=...`` to fill the gaps),
-NaN/inf values (count and first position, or ``fill=...``), non-numeric targets.
+``covariates (T, K)`` (past-observed), optional ``future_covariates (T, F)`` (known in
+advance: a forecast reads their values over the horizon too), the ``time`` axis (a
+``DatetimeIndex`` with a known frequency, or ``None`` when the row index is the time axis),
+and ``notes`` said once to the user. Every way a table can be silently wrong raises
+``ValueError`` saying what and where: unparseable or duplicate timestamps, an irregular step
+(or ``fill=...`` to fill the gaps), NaN/inf values (count and first position, or
+``fill=...``), non-numeric targets.
 
 Windows: a window is ``L`` input rows followed by ``H`` target rows. ``window_starts`` lists
 the first input row of every window whose targets lie in ``[first_target, end)``; the
@@ -54,6 +56,8 @@ class Series:
     long_format: dict[str, Any] | None = None  # {"id_col", "ids", "target"} for long input
     start_index: int = 0  # row-index time axis: position of the first row
     time_col: str | None = None  # the column the time axis came from
+    future_covariates: np.ndarray | None = None  # (T, F) float64, known in advance
+    future_covariate_names: list[str] = dataclasses.field(default_factory=list)
 
     def __len__(self) -> int:
         return self.values.shape[0]
@@ -64,6 +68,9 @@ class Series:
             self,
             values=self.values[start:stop],
             covariates=None if self.covariates is None else self.covariates[start:stop],
+            future_covariates=None
+            if self.future_covariates is None
+            else self.future_covariates[start:stop],
             time=None if self.time is None else self.time[start:stop],
             start_index=self.start_index + start,
         )
@@ -132,6 +139,7 @@ def to_series(
     covariates: list[str] | None = None,
     fill: str | None = None,
     freq: str | None = None,
+    future_covariates: list[str] | None = None,
 ) -> Series:
     """Check and convert a table (see the module docstring).
 
@@ -140,6 +148,8 @@ def to_series(
     so). ``targets``: the columns to forecast (default: every numeric column that is not the
     time, id or a covariate). ``id_col``: long format, one series per id (pivoted to
     columns). ``fill``: ``ffill``, ``interpolate`` or ``zero`` for missing steps and NaN/inf.
+    ``covariates``: past-observed columns; ``future_covariates``: columns known in advance
+    (planned events, a weather forecast), whose values a forecast also reads over its horizon.
     """
     if fill is not None and fill not in FILLS:
         raise ValueError(f"expected fill to be one of {FILLS}, got {fill!r}")
@@ -157,11 +167,12 @@ def to_series(
         time_col = time_col or (dated[0] if len(dated) == 1 else None)
     elif time_col not in df.columns:
         raise ValueError(f"expected a time column {time_col!r}; the columns are {list(df.columns)}")
+    future = list(future_covariates or [])
     covariates = list(covariates or [])
     long_info = None
     if id_col is not None:
-        df, targets, long_info = _pivot_long(df, time_col, id_col, targets, covariates)
-    used = {time_col, id_col, *covariates}
+        df, targets, long_info = _pivot_long(df, time_col, id_col, targets, covariates + future)
+    used = {time_col, id_col, *covariates, *future}
     if targets is None:
         targets = [c for c in df.columns if c not in used and pd.api.types.is_numeric_dtype(df[c])]
         if not targets:
@@ -172,12 +183,17 @@ def to_series(
         left = [c for c in df.columns if c not in used and c not in targets]
         if left:
             notes.append(f"columns left out (not numeric; name them as targets to see why): {left}")
-    for c in [*targets, *covariates]:
+    for c in [*targets, *covariates, *future]:
         if c not in df.columns:
             raise ValueError(f"expected a column {c!r}; the columns are {list(df.columns)}")
-    overlap = set(targets) & set(covariates)
-    if overlap:
-        raise ValueError(f"columns {sorted(overlap)} are both targets and covariates; pick one")
+    for (a, names_a), (b, names_b) in (
+        (("targets", targets), ("covariates", covariates)),
+        (("targets", targets), ("future covariates", future)),
+        (("covariates", covariates), ("future covariates", future)),
+    ):
+        overlap = set(names_a) & set(names_b)
+        if overlap:
+            raise ValueError(f"columns {sorted(overlap)} are both {a} and {b}; pick one")
     time = None
     if time_col is None:
         notes.append("no time column: the row index is the time axis")
@@ -188,7 +204,7 @@ def to_series(
         if not time.is_monotonic_increasing:
             df = df.sort_index(kind="stable")
             notes.append("rows were not in time order: sorted by time")
-    table = df[targets + covariates]
+    table = df[targets + covariates + future]
     for c in table.columns:
         table[c] = _numeric(table[c], c, "target" if c in targets else "covariate")
     if time is not None:
@@ -198,8 +214,10 @@ def to_series(
     table = _check_finite(table, fill, notes)
     values = table[targets].to_numpy(np.float64)
     cov = table[covariates].to_numpy(np.float64) if covariates else None
+    fut = table[future].to_numpy(np.float64) if future else None
     return Series(values, list(targets), time, freq, cov, covariates, notes, long_info,
-                  time_col=time_col)  # fmt: skip
+                  time_col=time_col, future_covariates=fut,
+                  future_covariate_names=future)  # fmt: skip
 
 
 def _pivot_long(df, time_col, id_col, targets, covariates):

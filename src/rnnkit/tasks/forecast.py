@@ -108,6 +108,7 @@ class Forecaster:
             table = read_table(data, header=self.meta["header"])
             self._check_columns(table, what)
             read = {k: self.meta[k] for k in ("time_col", "targets", "id_col", "covariates")}
+            read["future_covariates"] = self.meta.get("future_covariates", [])
             read["targets"] = None if self.meta["id_col"] else self.meta["targets"]
             read["targets"] = [self.meta["long_target"]] if self.meta["id_col"] else read["targets"]
             s = _say_notes(to_series(table, fill=self.meta.get("fill"), **read))
@@ -134,26 +135,37 @@ class Forecaster:
                 f"{extra}; expected the columns {expected}"
             )
 
-    def _arrays(self, s: Series) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """Standardized targets, covariates and calendar features of a series."""
+    def _arrays(self, s: Series, future: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:  # fmt: skip
+        """Standardized targets, covariates and known features of a series. The known
+        features (calendar, future covariates) run ``horizon`` rows past its end: the
+        calendar's are computed, the future covariates' are ``future`` ``(H, F)`` (NaN
+        without it: only a forecast from the last row reads them, and it passes them)."""
         m = self.meta
         y = (s.values - np.asarray(m["mean"])) / np.asarray(m["std"])
         cov = None
         if s.covariates is not None:
             cov = (s.covariates - np.asarray(m["cov_mean"])) / np.asarray(m["cov_std"])
-        known = None
+        parts = []
         if self.calendar:
             index = s.time if s.time is not None else pd.RangeIndex(len(s))
             fut = s.future_index(self.horizon)
             full = index.append(fut) if s.time is not None else index
-            known = calendar_features(full, m["freq"], m.get("calendar_yearly", True))
-            if known.shape[1] == 0:
-                known = None
+            cal = calendar_features(full, m["freq"], m.get("calendar_yearly", True))
+            if cal.shape[1]:
+                parts.append(cal)
+        if s.future_covariates is not None:
+            ahead = np.full((self.horizon, s.future_covariates.shape[1]), np.nan)
+            ahead = ahead if future is None else future
+            raw = np.concatenate([s.future_covariates, ahead])
+            parts.append((raw - np.asarray(m["fut_mean"])) / np.asarray(m["fut_std"]))
+        known = np.concatenate(parts, axis=1) if parts else None
         return y, cov, known
 
-    def _tensors(self, s: Series) -> tuple[torch.Tensor | None, ...]:
+    def _tensors(self, s: Series, future: np.ndarray | None = None
+                 ) -> tuple[torch.Tensor | None, ...]:  # fmt: skip
         return tuple(None if a is None else torch.as_tensor(a, dtype=torch.float32)
-                     for a in self._arrays(s))  # fmt: skip
+                     for a in self._arrays(s, future))  # fmt: skip
 
     def _windows(self, arrays: tuple, starts: np.ndarray, with_future: bool = True):
         """Batch tensors ``(y_past, cov_past, known, y_future)`` of the windows at ``starts``."""
@@ -169,14 +181,18 @@ class Forecaster:
     # ------------------------------------------------------------------ training
     def fit(self, data: Data, val: Data | None = None, *, time_col: str | None = None,
             targets: list[str] | str | None = None, id_col: str | None = None,
-            covariates: list[str] | None = None, fill: str | None = None,
-            out: str | Path | None = None, resume: bool = False, val_stride: int = 1,
-            callbacks: list | None = None, **train_options: Any) -> Forecaster:  # fmt: skip
+            covariates: list[str] | None = None, future_covariates: list[str] | None = None,
+            fill: str | None = None, out: str | Path | None = None, resume: bool = False,
+            val_stride: int = 1, callbacks: list | None = None,
+            **train_options: Any) -> Forecaster:  # fmt: skip
         """Train on ``data`` (validated on ``val``, else on the last 10% of ``data``).
 
         ``val`` should start ``lookback`` rows before its first target (as the ETT protocol's
-        frames do). ``train_options`` are :class:`rnnkit.train.TrainConfig` fields
-        (``max_time="5m"``, ``max_epochs``, ``batch_size``, ``lr``, ``seed``, ...);
+        frames do). ``covariates``: past-observed columns, read over the lookback;
+        ``future_covariates``: columns known in advance (planned events, a weather forecast),
+        read over the lookback and the horizon, so :meth:`predict` needs their next values.
+        ``train_options`` are :class:`rnnkit.train.TrainConfig` fields (``max_time="5m"``,
+        ``max_epochs``, ``batch_size``, ``lr``, ``seed``, ...);
         ``callbacks``: extra Lightning callbacks, e.g. :class:`rnnkit.diagnostics.GradientMonitor`.
         """
         if not {"max_epochs", "max_steps", "max_time"} & set(train_options):
@@ -185,7 +201,8 @@ class Forecaster:
         if isinstance(targets, str):
             targets = [targets]
         read = {"time_col": time_col, "targets": targets, "id_col": id_col,
-                "covariates": covariates, "fill": fill}  # fmt: skip
+                "covariates": covariates, "future_covariates": future_covariates,
+                "fill": fill}  # fmt: skip
         table = data if isinstance(data, Series) else read_table(data)
         s = table if isinstance(table, Series) else _say_notes(to_series(table, **read))
         L, H = self.lookback, self.horizon
@@ -202,10 +219,8 @@ class Forecaster:
             v = self._series(val, "validation")
             check_length(len(v), L, H, "the validation data")
         if self.model is None or not resume:
-            n_known = 0
-            if self.calendar:
-                n_known = self._arrays(s.slice(0, 1))[2]
-                n_known = 0 if n_known is None else n_known.shape[1]
+            known = self._arrays(s.slice(0, 1))[2]
+            n_known = 0 if known is None else known.shape[1]
             mc = ForecastConfig(n_channels=len(s.targets), n_past_covariates=len(
                 s.covariate_names), n_known=n_known, **self.model_options)  # fmt: skip
             torch.manual_seed(cfg.seed)
@@ -234,14 +249,15 @@ class Forecaster:
         mean, std = s.values.mean(axis=0), s.values.std(axis=0)
         std = np.where(std > 1e-12, std, 1.0)
         season = self.season or default_season(s.freq)
-        cov = s.covariates
+        cov, fut = s.covariates, s.future_covariates
         time_col = s.time_col
         if isinstance(table, pd.DataFrame):
             columns = [str(c) for c in table.columns]
             if time_col == "__time__":  # a DataFrame with a DatetimeIndex
                 columns.append("__time__")
         else:  # a Series: the columns it was read from
-            columns = [c for c in [time_col, *s.targets, *s.covariate_names] if c]
+            columns = [c for c in [time_col, *s.targets, *s.covariate_names,
+                                   *s.future_covariate_names] if c]  # fmt: skip
         long = s.long_format
         return {
             "targets": s.targets, "covariates": s.covariate_names, "time_col": time_col,
@@ -251,6 +267,10 @@ class Forecaster:
             "cov_mean": [] if cov is None else cov.mean(axis=0).tolist(),
             "cov_std": [] if cov is None else np.where(cov.std(axis=0) > 1e-12,
                                                        cov.std(axis=0), 1.0).tolist(),
+            "future_covariates": s.future_covariate_names,
+            "fut_mean": [] if fut is None else fut.mean(axis=0).tolist(),
+            "fut_std": [] if fut is None else np.where(fut.std(axis=0) > 1e-12,
+                                                       fut.std(axis=0), 1.0).tolist(),
             "season": season, "mase_scale": mase_scale(s.values, season).tolist(),
             "calendar_yearly": bool(s.time is not None and len(s) > 1
                                     and s.time[-1] - s.time[0] >= pd.Timedelta(days=730)),
@@ -296,22 +316,75 @@ class Forecaster:
     def _to_original(self, z: np.ndarray) -> np.ndarray:
         return z * np.asarray(self.meta["std"]) + np.asarray(self.meta["mean"])
 
-    def predict(self, data: Data) -> pd.DataFrame:
+    def predict(self, data: Data, future: Data | None = None) -> pd.DataFrame:
         """Forecast the ``horizon`` steps after the last row of ``data``: one row per future
         timestamp, one column per target, and ``<target>_q<level>`` columns for a
-        probabilistic head. Long-format input gives long-format output."""
-        frame = self._predict_wide(self._series(data, "predict frame"))
+        probabilistic head. Long-format input gives long-format output. A model trained
+        with ``future_covariates`` needs their values over the horizon: ``future``, a table
+        (or CSV) of at least ``horizon`` rows with those columns (and, where the data have
+        one, the time column, whose first ``horizon`` timestamps must be the forecast's)."""
+        s = self._series(data, "predict frame")
+        frame = self._predict_wide(s, self._future_values(future, s))
         if self.meta.get("id_col"):
             return self._to_long(frame, list(self.meta["targets"]), self._ready().config)
         return frame
 
-    def _predict_wide(self, s: Series) -> pd.DataFrame:
+    def _future_values(self, future: Data | None, s: Series) -> np.ndarray | None:
+        """The future covariates' values over the horizon after ``s``, ``(H, F)``, checked."""
+        names = list(self.meta.get("future_covariates") or [])
+        if not names:
+            if future is not None:
+                raise ValueError("this model was trained without future covariates; "
+                                 "predict from the data alone (no future table)")  # fmt: skip
+            return None
+        H = self.horizon
+        if future is None:
+            raise ValueError(
+                f"this model reads future covariates {names} over the horizon: pass their "
+                f"next {H} values as a table with those columns (predict(data, future=...), "
+                "--future FILE.csv)"
+            )
+        table = read_table(future)
+        missing = [c for c in names if c not in [str(c) for c in table.columns]]
+        if missing:
+            raise ValueError(f"the future table has no column {missing}; its columns are "
+                             f"{[str(c) for c in table.columns]}")  # fmt: skip
+        if len(table) < H:
+            raise ValueError(f"the future table has {len(table)} rows; the forecast needs "
+                             f"{H} (one per step of the horizon)")  # fmt: skip
+        table = table.iloc[:H]
+        time_col = self.meta.get("time_col")
+        if s.time is not None and time_col not in (None, "__time__") and time_col in table:
+            got = pd.DatetimeIndex(pd.to_datetime(table[time_col], errors="coerce"))
+            expected = s.future_index(H)
+            if not (got == expected).all():
+                bad = int(np.argmax(np.asarray(got != expected)))
+                raise ValueError(
+                    f"the future table's row {bad} is for {got[bad]}, but the forecast's step "
+                    f"{bad + 1} is {expected[bad]}; give the {H} steps after the data's last "
+                    f"row ({s.time[-1]})"
+                )
+        values = np.empty((H, len(names)))
+        for j, c in enumerate(names):
+            col = pd.to_numeric(table[c], errors="coerce").to_numpy(np.float64)
+            bad = ~np.isfinite(col)
+            if bad.any():
+                raise ValueError(
+                    f"the future table's column {c!r} has {int(bad.sum())} missing or "
+                    f"non-numeric values, the first at row {int(np.argmax(bad))}; every "
+                    "step of the horizon needs a value"
+                )
+            values[:, j] = col
+        return values
+
+    def _predict_wide(self, s: Series, future: np.ndarray | None = None) -> pd.DataFrame:
         model = self._ready()
         check_length(len(s), self.lookback, 0, "the predict frame")
         n = len(s)
-        # the future rows are not read (targets are unknown); the calendar covers them
+        # the future rows are not read (targets are unknown); the calendar and ``future``
+        # (the future covariates' next values) cover them
         s_in = s.slice(n - self.lookback, n)
-        y, cov, known = self._tensors(s_in)
+        y, cov, known = self._tensors(s_in, future)
         x = (*(None if t is None else t[None] for t in (y, cov, known)), None)
         with torch.no_grad():
             params = model(x)[0]
@@ -469,13 +542,15 @@ class Forecaster:
             raise ValueError(f"expected start as a row number or a timestamp, got {start!r}") from e
         return int(s.time.searchsorted(ts))
 
-    def plot(self, data: Data, path: str | Path, history: int | None = None) -> Path:
+    def plot(self, data: Data, path: str | Path, history: int | None = None,
+             future: Data | None = None) -> Path:  # fmt: skip
         """Write a PNG of the last ``history`` rows (default ``3 * horizon``), the forecast
-        and its interval, one panel per target (the first 6)."""
+        and its interval, one panel per target (the first 6); ``future`` as in
+        :meth:`predict`."""
         from ..viz.forecast import plot_forecast
 
         s = self._series(data, "plot")
-        forecast = self._predict_wide(s)
+        forecast = self._predict_wide(s, self._future_values(future, s))
         return plot_forecast(s, forecast, Path(path), history or 3 * self.horizon,
                              self._ready().config.quantiles)  # fmt: skip
 
