@@ -249,8 +249,10 @@ def test_two_process_ddp_on_cpu_trains_a_normal_model_directory(corpus, tmp_path
         "cpu",
         *TINY,
         timeout=300,
+        warn=True,
     )
     assert r.returncode == 0, r.stderr[-3000:]
+    assert "sync_dist" not in r.stderr  # the loss is summed over the ranks already
     assert {"config.json", "model.safetensors", "metrics.json"} <= {p.name for p in out.iterdir()}
     p = run(
         "textgen", "predict", str(out), "--prompt", "the ", "--max-new-tokens", "10", "--seed", "0"
