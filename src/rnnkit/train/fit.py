@@ -41,8 +41,8 @@ warnings.filterwarnings("ignore", message=r".*smaller than the logging interval.
 # A run that ends before its first validation: fit() validates the end itself (below), so
 # the best checkpoint exists; the warning's hint (call self.log('val_loss')) misleads.
 warnings.filterwarnings("ignore", message=r".*could not find the monitored key.*")
-# Under DDP: the validation loss is summed over the ranks before it is logged (module.py),
-# so Lightning's advice to log it with sync_dist=True would average it a second time.
+# Under DDP: the validation loss is reduced over the ranks before it is logged (module.py),
+# every rank logs the same value, and Lightning's advice to add sync_dist=True does not apply.
 warnings.filterwarnings("ignore", message=r".*sync_dist=True.*when logging on epoch level.*")
 
 
