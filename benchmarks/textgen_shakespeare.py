@@ -21,6 +21,9 @@ The defaults (3x256 LSTM in pre-norm residual layers, stateless 64-character win
 --layers 2 --lr 1e-2`` (benchmarks/RESULTS.md). The 10-minute command above is session 13's:
 a residual 3x384 model, evaluated as its weight average (without ``--ema-decay``: session
 11's best); ``--layers 2 --hidden 448 --no-residual --lr 6e-3`` is session 7's stack.
+Session 16's 10-minute recipe runs that command twice at once with ``--threads 1`` (seeds 0
+and 1, one per core) and scores the pair with ``textgen_shakespeare_ensemble.py``; it beat
+the two-thread single model by 0.002, a tie in practice (benchmarks/RESULTS.md).
 
 The budget is wall-clock training time as Lightning's ``max_time`` counts it (periodic
 validation included), not counting data preparation or the final evaluation.
