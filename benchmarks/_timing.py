@@ -1,14 +1,17 @@
-"""Interleaved timing and machine description for the benchmarks (no rnnkit imports)."""
+"""Interleaved timing, machine description and result logs for the benchmarks (no rnnkit
+imports)."""
 
 from __future__ import annotations
 
 import datetime
 import gc
+import json
 import os
 import platform
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
@@ -77,3 +80,11 @@ def machine_line(threads: int, devices: list[str]) -> str:
         parts.append(f"GPU: {torch.cuda.get_device_name()}")
     parts.append(datetime.date.today().isoformat())
     return "; ".join(parts)
+
+
+def append_row(row: dict, path: str | Path) -> None:
+    """Append ``row`` as one JSON line to the log at ``path`` (its folder made if needed)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(row) + "\n")

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import torch
 
+from _timing import append_row
 from rnnkit.data import dataset_path
 from rnnkit.data.series import ett_borders, ratio_borders, read_table, to_series
 from rnnkit.tasks.forecast import Forecaster
@@ -146,10 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, (mse, mae) in ANCHORS.get((args.dataset, H), {}).items():
         print(f"  vs {name}: MSE {mse} (ratio {m['mse'] / mse:.3f})"
               + (f", MAE {mae} (ratio {m['mae'] / mae:.3f})" if mae else ""))  # fmt: skip
-    log = Path(args.log)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a") as f:
-        f.write(json.dumps(row) + "\n")
+    append_row(row, args.log)
     return 0
 
 

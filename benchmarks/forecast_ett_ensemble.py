@@ -16,12 +16,12 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 
 import rnnkit
+from _timing import append_row
 from forecast_ett import load
 from rnnkit.metrics.forecast import forecast_metrics
 
@@ -70,8 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         row[f"{part}_windows"] = len(true)
     print(json.dumps(row))
     if args.log:
-        with Path(args.log).open("a") as f:
-            f.write(json.dumps(row) + "\n")
+        append_row(row, args.log)
     return 0
 
 

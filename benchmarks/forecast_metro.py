@@ -27,12 +27,12 @@ import json
 import os
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
+from _timing import append_row
 from rnnkit.data import dataset_path
 from rnnkit.data.series import ratio_borders, to_series
 from rnnkit.tasks.forecast import Forecaster
@@ -104,9 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores", "torch": torch.__version__,
     }  # fmt: skip
     print(json.dumps(row))
-    Path(args.log).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.log, "a", encoding="utf-8") as f:
-        f.write(json.dumps(row) + "\n")
+    append_row(row, args.log)
     return 0
 
 

@@ -14,12 +14,12 @@ import argparse
 import json
 import math
 import os
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 import rnnkit
+from _timing import append_row
 from rnnkit.data import read_text, split_text
 from rnnkit.data.lm import StreamWindows, chunk_windows
 
@@ -37,33 +37,31 @@ def nll(lp: torch.Tensor, y: torch.Tensor) -> tuple[float, int]:
 
 
 @torch.no_grad()
-def score(models, ids: torch.Tensor) -> dict[str, list[float] | float]:
-    """Per-member and mixture cross-entropy (nats/char), windows64 and stream."""
+def mixture_loss(models, batches, carry: bool) -> tuple[list[float], float]:
+    """Cross-entropy (nats/char) of each member and of their mean probabilities over
+    ``(x, y)`` batches; ``carry``: each model's state flows from batch to batch."""
     k = len(models)
-    out = {}
-    xs, ys = chunk_windows(ids, 64)
-    totals, mix, n = [0.0] * k, 0.0, 0
-    for i in range(0, xs.shape[0], 64):
-        x, y = xs[i : i + 64], ys[i : i + 64]
-        lps = [log_probs(m, x)[0] for m in models]
-        for j, lp in enumerate(lps):
-            totals[j] += nll(lp, y)[0]
-        total, count = nll(torch.logsumexp(torch.stack(lps), dim=0) - math.log(k), y)
-        mix, n = mix + total, n + count
-    out["windows64_members"] = [t / n for t in totals]
-    out["windows64"] = mix / n
-    states = [None] * k
-    totals, mix, n = [0.0] * k, 0.0, 0
-    for x, y in StreamWindows(ids.view(1, -1), 256):
+    states, totals, mix, n = [None] * k, [0.0] * k, 0.0, 0
+    for x, y in batches:
         lps = []
         for j, m in enumerate(models):
-            lp, states[j] = log_probs(m, x, states[j])
+            lp, state = log_probs(m, x, states[j])
+            states[j] = state if carry else None
             lps.append(lp)
             totals[j] += nll(lp, y)[0]
         total, count = nll(torch.logsumexp(torch.stack(lps), dim=0) - math.log(k), y)
         mix, n = mix + total, n + count
-    out["stream_members"] = [t / n for t in totals]
-    out["stream"] = mix / n
+    return [t / n for t in totals], mix / n
+
+
+def score(models, ids: torch.Tensor) -> dict[str, list[float] | float]:
+    """Per-member and mixture cross-entropy (nats/char), windows64 and stream."""
+    xs, ys = chunk_windows(ids, 64)
+    windows = ((xs[i : i + 64], ys[i : i + 64]) for i in range(0, xs.shape[0], 64))
+    out = {}
+    out["windows64_members"], out["windows64"] = mixture_loss(models, windows, carry=False)
+    stream = StreamWindows(ids.view(1, -1), 256)
+    out["stream_members"], out["stream"] = mixture_loss(models, stream, carry=True)
     return out
 
 
@@ -87,9 +85,7 @@ def main(argv: list[str] | None = None) -> int:
            **{k: (round(v, 4) if isinstance(v, float) else [round(x, 4) for x in v])
               for k, v in score(models, ids).items()}}  # fmt: skip
     print(json.dumps(row))
-    Path(args.log).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.log, "a", encoding="utf-8") as f:
-        f.write(json.dumps(row) + "\n")
+    append_row(row, args.log)
     return 0
 
 

@@ -155,9 +155,9 @@ class Forecaster:
             if cal.shape[1]:
                 parts.append(cal)
         if s.future_covariates is not None:
-            ahead = np.full((self.horizon, s.future_covariates.shape[1]), np.nan)
-            ahead = ahead if future is None else future
-            raw = np.concatenate([s.future_covariates, ahead])
+            if future is None:
+                future = np.full((self.horizon, s.future_covariates.shape[1]), np.nan)
+            raw = np.concatenate([s.future_covariates, future])
             parts.append((raw - np.asarray(m["fut_mean"])) / np.asarray(m["fut_std"]))
         known = np.concatenate(parts, axis=1) if parts else None
         return y, cov, known

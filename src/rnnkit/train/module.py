@@ -187,13 +187,14 @@ class RecurrentTask(L.LightningModule):
         engine's backward does, so that they do not underflow float16."""
         return self._scaler.get_scale() if self._scaler is not None else 1.0
 
-    def _overflowed(self, loss_value: float, grad_norm: float) -> bool:
-        """Float16 gradients overflowed on a finite loss (every rank's), and the scale can
-        still fall: the scaler's business, not the guard's. Under DDP the gradients, and so
-        their norm, are the same on every rank, so every rank asks the same question."""
-        if self._scaler is None or math.isfinite(grad_norm):
+    def _overflowed(self, loss_value: float, grad_norm: float, scale: float | None) -> bool:
+        """Float16 gradients overflowed on a finite loss (every rank's) at a ``scale`` (the
+        step's) that can still fall: the scaler's business, not the guard's. Under DDP the
+        gradients, and so their norm, are the same on every rank, so every rank asks the
+        same question."""
+        if scale is None or math.isfinite(grad_norm):
             return False
-        return self._scaler.get_scale() >= 1.0 and not self._agree(not math.isfinite(loss_value))
+        return scale >= 1.0 and not self._agree(not math.isfinite(loss_value))
 
     # ------------------------------------------------------------------ weight average
     def _update_average(self) -> None:
@@ -267,20 +268,19 @@ class RecurrentTask(L.LightningModule):
         loss_value = float(loss.detach())
         if self.train_batches is not None:
             self.train_batches.consumed = batch_idx + 1
-        if self._overflowed(loss_value, grad_norm):
-            scaler.update()  # no step was taken; this halves the scale
+        scale = None
+        if scaler is not None:  # the step's scale; then halved after an overflow, as usual
+            scale = scaler.get_scale()
+            scaler.update()
+        if self._overflowed(loss_value, grad_norm, scale):
             self.overflow_skips += 1
             self.carry = detach_state(state) if self.stateful else None  # the forward was fine
             return
         reason = self.guard.check_step(loss_value, grad_norm) if self.guard else None
         if self._agree(reason is not None):
-            if scaler is not None:
-                scaler.update()
             self._rollback(self._recent, reason or "another rank diverged")
             return
         opt.step()
-        if scaler is not None:
-            scaler.update()
         self._update_average()
         self.carry = detach_state(state) if self.stateful else None
         self._healthy += 1
