@@ -98,10 +98,6 @@ def main(argv: list[str] | None = None) -> int:
         help="adversarial embedding push, a fraction of each text's embedding norm (0: off)",
     )
     ap.add_argument("--bucket", type=int, default=50, help="length buckets, in batches (0: off)")
-    ap.add_argument("--pretrain-time", type=float, default=None,
-                    help="seconds of language-model pretraining on the training sentences, "
-                    "both directions, inside fit (before --time)")  # fmt: skip
-    ap.add_argument("--pretrain-lr", type=float, default=None, help="its lr (default --lr)")
     ap.add_argument("--ema-decay", type=float, default=None, help="weight average (EMA) decay")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="benchmarks/out/classify_sst2")
@@ -133,13 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             adversarial=args.adversarial,
             bucket=args.bucket,
         )  # fmt: skip
-        pretrain = None
-        if args.pretrain_time:
-            pretrain = {"max_time": args.pretrain_time}
-            if args.pretrain_lr:
-                pretrain["lr"] = args.pretrain_lr
         t0 = time.perf_counter()
-        clf.fit(*train, *dev, out=f"{args.out}/seed{seed}", max_time=args.time, pretrain=pretrain,
+        clf.fit(*train, *dev, out=f"{args.out}/seed{seed}", max_time=args.time,
                 max_epochs=args.max_epochs, early_stopping=args.early_stopping,
                 val_every=args.val_every, batch_size=args.batch_size, lr=args.lr,
                 weight_decay=args.weight_decay, warmup_steps=args.warmup_steps, seed=seed,
@@ -149,8 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         run = {"seed": seed, "dev": clf.metrics["best_val_accuracy"], "test": m["accuracy"],
                "test_macro_f1": m["macro_f1"], "steps": clf.metrics["train_steps"],
                "best_step": clf.metrics["best_step"], "train_s": train_s,
-               "transfer": clf.metrics.get("transfer"),
-               "pretrain": clf.metrics.get("pretrain")}  # fmt: skip
+               "transfer": clf.metrics.get("transfer")}  # fmt: skip
         runs.append(run)
         print(f"seed {seed}: dev {run['dev']:.4f}  test {run['test']:.4f}  (macro F1 "
               f"{run['test_macro_f1']:.4f}; {run['steps']} steps, best at {run['best_step']}; "

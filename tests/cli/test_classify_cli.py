@@ -118,35 +118,6 @@ def test_mistakes_are_one_line_and_exit_2(model, tmp_path, capsys):
     assert code == 2 and "expected texts to classify" in err
 
 
-def test_pretraining_on_the_texts_and_unlabeled_ones(reviews, tmp_path, capsys):
-    more = tmp_path / "more.txt"
-    more.write_text("an utterly luminous picture\na sluggish , inert picture\n", encoding="utf-8")
-    out = tmp_path / "m"
-    code, _, err = cli(capsys, "classify", "train", str(reviews), "--text-col", "review",
-                       "--label-col", "sentiment", "--out", str(out), "--max-steps", "3",
-                       "--pretrain-time", "3s", "--pretrain-lr", "3e-3", "--unlabeled",
-                       str(more), *TINY)  # fmt: skip
-    assert code == 0, err
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["pretrain"]["texts"] == 360 + 2 and metrics["pretrain"]["steps"] > 0
-    assert "luminous" in (out / "config.json").read_text()  # in the vocabulary
-    code, _, err = cli(
-        capsys,
-        "classify",
-        "train",
-        str(reviews),
-        "--text-col",
-        "review",
-        "--label-col",
-        "sentiment",
-        "--out",
-        str(out),
-        "--unlabeled",
-        str(more),
-    )
-    assert code == 2 and err.count("\n") == 1 and "need --pretrain-time" in err
-
-
 def test_diagnose_a_classifier(model, reviews, tmp_path, diagnose):
     data = diagnose(model, reviews, tmp_path / "r", "-o", "text_col=review", "-o",
                     "label_col=sentiment", "--batch-size", "4", "--seq-len", "20")  # fmt: skip

@@ -16,13 +16,7 @@ import torch.nn.functional as F
 import rnnkit
 from rnnkit.data.labeled import read_labeled
 from rnnkit.tasks._classifier import ClassifierConfig, ClassifierNet, pad_batch
-from rnnkit.tasks.classify import (
-    TextClassifier,
-    _BothWaysLM,
-    _ClassifyTask,
-    _make_loss,
-    _train_batches,
-)
+from rnnkit.tasks.classify import TextClassifier, _ClassifyTask, _make_loss, _train_batches
 from rnnkit.train import TrainConfig
 
 SMALL = {"embedding_size": 64, "hidden_size": 64}
@@ -318,65 +312,3 @@ def test_with_a_weight_average_the_kept_model_is_the_one_validated(sst, tmp_path
     ckpt = torch.load(tmp_path / "last.ckpt", weights_only=False)
     raw = ckpt["rnnkit"]["raw_state_dict"]
     assert any(not torch.equal(raw[k], v) for k, v in ckpt["state_dict"].items())
-
-
-# ------------------------------------------------------------ pretraining on the own texts
-def test_both_ways_lm_reads_each_direction_causally_and_targets_the_neighbours(close):
-    net = ClassifierNet(ClassifierConfig(vocab_size=20, num_classes=2, **SMALL, dropout=0.0,
-                                         embedding_dropout=0.0))  # fmt: skip
-    lm = _BothWaysLM(net).eval()
-    ids = torch.tensor([[3, 4, 5, 6, 7], [8, 9, 10, 0, 0]])
-    lengths = torch.tensor([5, 3])
-    (logits, targets), _ = lm((ids, lengths))
-    # forward: each real token but the last predicts the next; backward: each but the first
-    # predicts the previous; pads never appear
-    assert targets.tolist() == [*[4, 5, 6, 7, 9, 10], *[3, 4, 5, 6, 8, 9]]
-    changed = ids.clone()
-    changed[0, 2] = 11  # a different middle word in the first text
-    (after, _), _ = lm((changed, lengths))
-    fwd, bwd = logits[:6], logits[6:]
-    fwd2, bwd2 = after[:6], after[6:]
-    # the forward predictions from positions 0-1 saw only tokens before the change, the
-    # backward ones from positions 3-4 only tokens after it; the rest see it
-    close(fwd2[:2], fwd[:2])
-    close(bwd2[2:4], bwd[2:4])
-    assert not torch.allclose(fwd2[2], fwd[2]) and not torch.allclose(bwd2[1], bwd[1])
-    close(after[[4, 5, 10, 11]], logits[[4, 5, 10, 11]])  # the other text: untouched
-
-
-def test_pretraining_on_the_training_texts_beats_a_unigram_model(sst):
-    (texts, labels), (dev, dev_y), _ = sst
-    clf = TextClassifier(**SMALL, split_punct=False)
-    clf.fit(texts[:1500], labels[:1500], dev[:300], dev_y[:300], max_steps=5,
-            pretrain={"max_steps": 120, "lr": 1e-2}, **FAST)  # fmt: skip
-    report = clf.metrics["pretrain"]
-    assert report["steps"] == 120 and report["texts"] == 1500
-    # the held-out loss of a unigram model with the same vocabulary (add-one smoothed
-    # training counts), over the same predictions (each neighbour, both ways)
-    ids = [clf.text_ids.encode(t)[0] for t in texts[:1500]]
-    counts = np.ones(clf.text_ids.vocab_size)
-    for s in ids:
-        np.add.at(counts, s, 1)
-    logp = np.log(counts / counts.sum())
-    held = [clf.text_ids.encode(t)[0] for t in dev[:300]]
-    unigram = -np.mean([logp[i] for s in held for i in s[1:] + s[:-1]])
-    assert report["val_loss"] < unigram - 0.1, (report, unigram)
-
-
-def test_unlabeled_texts_widen_the_vocabulary_and_the_pretraining(tmp_path):
-    texts = ["good film", "bad film", "good plot", "bad plot"] * 10
-    labels = [1, 0, 1, 0] * 10
-    extra = tmp_path / "more.txt"
-    extra.write_text("a luminous film\n\nan inert plot\n", encoding="utf-8")
-    clf = TextClassifier(**SMALL)
-    clf.fit(texts, labels, val_fraction=0, max_steps=2, unlabeled=extra,
-            pretrain={"max_steps": 3}, **FAST)  # fmt: skip
-    assert {"luminous", "inert"} <= set(clf.text_ids.tokenizer.words)
-    assert clf.metrics["pretrain"]["texts"] == 42  # the empty line has no neighbours
-    with pytest.raises(ValueError, match="only used to pretrain"):
-        TextClassifier().fit(texts, labels, unlabeled=["more text"], max_steps=1)
-    with pytest.raises(ValueError, match="max_time, max_steps or max_epochs"):
-        TextClassifier().fit(texts, labels, pretrain={"lr": 1e-3}, max_steps=1)
-    with pytest.raises(ValueError, match="at least one word"):
-        TextClassifier().fit(["", " "], [0, 1], val_fraction=0, pretrain={"max_steps": 1},
-                             max_steps=1, progress=False)  # fmt: skip

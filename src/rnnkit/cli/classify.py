@@ -73,17 +73,6 @@ def train(
     early_stopping: int = typer.Option(
         None, help="Stop after N validations without a better validation accuracy."
     ),
-    pretrain_time: str = typer.Option(
-        None,
-        help="First train the encoder as a language model on the training texts for this "
-        "long (75s, 2m).",
-    ),
-    pretrain_lr: float = typer.Option(
-        None, help="Learning rate of that language model (default: --lr)."
-    ),
-    unlabeled: str = typer.Option(
-        None, help="More texts for that language model (one per line, or a table's --text-col)."
-    ),
     encoding: str = C.ENCODING,
     run: C.Run = None,
 ) -> None:
@@ -113,17 +102,8 @@ def train(
     options = dict(run.options)
     if early_stopping is not None:
         options["early_stopping"] = early_stopping
-    pretrain = None
-    if pretrain_time is not None:
-        pretrain = {"max_time": pretrain_time}
-        if pretrain_lr is not None:
-            pretrain["lr"] = pretrain_lr
-    elif pretrain_lr is not None or unlabeled is not None:
-        raise ValueError("--pretrain-lr and --unlabeled need --pretrain-time (how long to "
-                         "pretrain), e.g. --pretrain-time 75s")  # fmt: skip
     clf.fit(texts, labels, *val_data, out=out, resume=run.resume, callbacks=run.callbacks,
-            pretrain=pretrain, unlabeled=unlabeled, text_col=text_col, fmt=fmt,
-            encoding=encoding, **options)  # fmt: skip
+            **options)  # fmt: skip
     if not run.main:
         return
     best = clf.metrics.get("best_val_accuracy")

@@ -11,14 +11,6 @@ word-level :class:`~rnnkit.TextGenerator` (see :mod:`rnnkit.tasks._transfer`), w
 discriminative learning rates (``lr_decay``: each layer group below the top trains at the
 rate of the one above divided by it; ULMFiT uses 2.6) and gradual unfreezing
 (``gradual_unfreeze=True``: the top group trains in epoch 1, one more group each epoch).
-
-Pretraining on the task's own texts (Dai & Le 2015): ``fit(..., pretrain={"max_time": 75})``
-first trains the classifier's embedding and encoder as a language model on the training
-texts (and on ``unlabeled`` texts, when given): the forward direction predicts each next
-token and the backward direction each previous one (both ways, as ELMo's language model),
-each through its own linear head, which is dropped afterwards. Then the classifier trains
-as usual from those weights. With ``pretrained=LM_DIR`` as well, this is ULMFiT's second
-stage (the language model fine-tuned on the task's texts).
 """
 
 from __future__ import annotations
@@ -34,7 +26,6 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from .. import io
 from ..data.labeled import read_labeled
@@ -237,8 +228,7 @@ class TextClassifier:
             val_labels: list | None = None, *, text_col: str | None = None,
             label_col: str | None = None, fmt: str = "auto", encoding: str = "utf-8",
             out: str | Path | None = None, val_fraction: float = 0.1, resume: bool = False,
-            callbacks: list | None = None, pretrain: dict | None = None,
-            unlabeled: Any = None, **train_options: Any) -> TextClassifier:  # fmt: skip
+            callbacks: list | None = None, **train_options: Any) -> TextClassifier:  # fmt: skip
         """Train on ``texts``/``labels`` (lists), or on a file or folder given as ``texts``
         (with ``labels=None``; ``text_col``, ``label_col``, ``fmt``, ``encoding`` as in
         :func:`rnnkit.data.labeled.read_labeled`). Validation: ``val_texts``/``val_labels``
@@ -248,20 +238,9 @@ class TextClassifier:
         Lightning callbacks, e.g. :class:`rnnkit.diagnostics.GradientMonitor`.
         ``resume=True`` continues the run saved in ``out/last.ckpt`` (same data and options;
         a loaded classifier keeps its vocabulary), with its best model so far.
-
-        ``pretrain``: first train the embedding and encoder as a language model on the
-        training texts and ``unlabeled`` (see the module docstring), with these
-        :class:`~rnnkit.train.TrainConfig` options (one of ``max_time``, ``max_steps``,
-        ``max_epochs`` is required; the others default to ``train_options``'), e.g.
-        ``{"max_time": "75s", "lr": 3e-3}``. ``unlabeled``: more texts for that language
-        model and the vocabulary (a list, or a file read like ``texts`` without labels: a
-        ``lines`` file is one text per line). Its result is ``metrics["pretrain"]``
-        (steps, texts, and the held-out loss in nats per token on the validation texts).
-        A resumed run does not pretrain again.
         """
         read = {"text_col": text_col, "label_col": label_col, "fmt": fmt, "encoding": encoding}
         texts, labels = _texts_and_labels(texts, labels, "training", read)
-        extra = _unlabeled_texts(unlabeled, pretrain, read)
         if val_texts is not None:
             val_texts, val_labels = _texts_and_labels(val_texts, val_labels, "validation", read)
         elif len(texts) >= 20 and val_fraction > 0:
@@ -274,7 +253,6 @@ class TextClassifier:
         if not {"max_epochs", "max_steps", "max_time"} & set(train_options):
             train_options = {**train_options, "max_epochs": 10}
         cfg = TrainConfig.from_options(**train_options)
-        pre_cfg = _pretrain_config(pretrain, train_options)
         patience = cfg.early_stopping  # on validation accuracy, here rather than the loss
         cfg = dataclasses.replace(cfg, early_stopping=None)
 
@@ -286,7 +264,7 @@ class TextClassifier:
         index = {c: i for i, c in enumerate(self.classes)}
         opts = self.text_options
         if not continuing:
-            self.text_ids = TextIds.build(texts + extra, **opts)
+            self.text_ids = TextIds.build(texts, **opts)
         train_ids, truncated = self._encode(texts)
         y = torch.tensor([index[v] for v in labels])
         vocab, n_classes = self.text_ids.vocab_size, len(self.classes)
@@ -297,11 +275,6 @@ class TextClassifier:
             self.model = ClassifierNet(net_cfg)
             if self.pretrained is not None:
                 transfer = init_from_lm(self.model, self.text_ids.tokenizer.words, self.pretrained)
-        pretrained_here = None
-        if pre_cfg is not None and not continuing:
-            held = self._encode(val_texts)[0] if val_texts else []
-            pretrained_here = _pretrain_lm(self.model, train_ids + self._encode(extra)[0], held,
-                                           pre_cfg)  # fmt: skip
         weights = self._loss_weights(labels)
         loss_fn = _make_loss(weights)
         task = _ClassifyTask(self.model, loss_fn, cfg, self.lr_decay, self.gradual_unfreeze,
@@ -336,8 +309,6 @@ class TextClassifier:
             self.metrics.update(best_val_accuracy=task.best_acc, best_step=task.best_step)
         if transfer is not None:
             self.metrics["transfer"] = transfer
-        if pretrained_here is not None:
-            self.metrics["pretrain"] = pretrained_here
         if truncated:
             _warn(f"{truncated} training texts were longer than max_length="
                   f"{opts['max_length']} tokens and were cut to their beginning")  # fmt: skip
@@ -557,10 +528,9 @@ def _make_loss(weights: list[float] | None):
     return loss_fn
 
 
-def _train_batches(ids: list[list[int]], y: torch.Tensor | None, batch_size: int, seed: int,
+def _train_batches(ids: list[list[int]], y: torch.Tensor, batch_size: int, seed: int,
                    bucket: int = 0) -> Batches:  # fmt: skip
     """Shuffled every epoch (seeded); each DDP rank takes every world-th example.
-    ``y=None``: language-model batches, whose target is the padded ids themselves.
 
     ``bucket`` > 0: batches of similar lengths (less padding, so fewer recurrent steps per
     batch): the shuffled texts are taken ``bucket`` batches' worth at a time, sorted by
@@ -579,110 +549,12 @@ def _train_batches(ids: list[list[int]], y: torch.Tensor | None, batch_size: int
         if bucket:
             chunks = [chunks[i] for i in torch.randperm(len(chunks), generator=gen).tolist()]
         for chunk in chunks:
-            x = pad_batch([ids[i] for i in chunk])
-            yield x, (x[0] if y is None else y[chunk])
+            yield pad_batch([ids[i] for i in chunk]), y[chunk]
 
     def length(rank: int, world: int) -> int:
         return math.ceil(len(range(rank, len(ids), world)) / batch_size)
 
     return Batches(make_epoch, length)
-
-
-class _BothWaysLM(nn.Module):
-    """The classifier's embedding and encoder as a language model: the forward direction's
-    top-layer output at each token predicts the next token, the backward direction's the
-    previous one, each through its own linear head (after the classifier's dropout)."""
-
-    def __init__(self, net: ClassifierNet) -> None:
-        super().__init__()
-        self.net = net
-        c = net.config
-        dirs = 2 if c.bidirectional else 1
-        self.heads = nn.ModuleList(nn.Linear(c.hidden_size, c.vocab_size) for _ in range(dirs))
-
-    def forward(self, x: tuple[torch.Tensor, torch.Tensor], state: Any = None) -> tuple:
-        """``x = (ids, lengths)`` -> ``((logits (N, V), targets (N,)), None)``: N predictions,
-        one per direction for every pair of neighbouring tokens of a text."""
-        ids, lengths = x
-        out, _ = self.net.rnn(self.net.embed(ids), lengths=lengths)
-        out, H = self.net.drop(out), self.net.config.hidden_size
-        pair = valid_mask(lengths, ids.shape[1], ids.device)[:, 1:]  # tokens t and t+1 real
-        logits, targets = [self.heads[0](out[:, :-1, :H][pair])], [ids[:, 1:][pair]]
-        if len(self.heads) == 2:
-            logits.append(self.heads[1](out[:, 1:, H:][pair]))
-            targets.append(ids[:, :-1][pair])
-        return (torch.cat(logits), torch.cat(targets)), None
-
-
-def _lm_loss(out: tuple[torch.Tensor, torch.Tensor], y: Any) -> tuple[torch.Tensor, int]:
-    logits, targets = out
-    return F.cross_entropy(logits.float(), targets), int(targets.numel())
-
-
-_PRETRAIN_REPORTED = ("max_time", "max_steps", "max_epochs", "lr", "batch_size", "seed")
-_NOT_FOR_PRETRAINING = ("max_epochs", "max_steps", "max_time", "early_stopping", "ema_decay",
-                        "val_every", "val_batches")  # fmt: skip
-
-
-def _pretrain_config(pretrain: dict | None, train_options: dict) -> TrainConfig | None:
-    if pretrain is None:
-        return None
-    if not isinstance(pretrain, dict) or not {"max_epochs", "max_steps", "max_time"} & set(
-        pretrain
-    ):
-        raise ValueError(f"pretrain must be a dict of training options with max_time, "
-                         f"max_steps or max_epochs (e.g. {{'max_time': '75s'}}), got "
-                         f"{pretrain!r}")  # fmt: skip
-    base = {k: v for k, v in train_options.items() if k not in _NOT_FOR_PRETRAINING}
-    return TrainConfig.from_options(**{**base, **pretrain})
-
-
-def _unlabeled_texts(unlabeled: Any, pretrain: dict | None, read: dict) -> list[str]:
-    if unlabeled is None:
-        return []
-    if pretrain is None:
-        raise ValueError("unlabeled texts are only used to pretrain; pass pretrain= too "
-                         "(e.g. pretrain={'max_time': '75s'})")  # fmt: skip
-    if isinstance(unlabeled, (str, os.PathLike)):
-        return read_labeled(unlabeled, read["text_col"], None, "auto", read["encoding"],
-                            labeled=False)[0]  # fmt: skip
-    return _as_text_list(unlabeled)
-
-
-def _pretrain_lm(net: ClassifierNet, ids: list[list[int]], held: list[list[int]],
-                 cfg: TrainConfig) -> dict[str, Any]:  # fmt: skip
-    """Train ``net``'s embedding and encoder as :class:`_BothWaysLM` on ``ids`` (in place);
-    the report: texts, steps, seconds and the loss on ``held`` (nats per token)."""
-    import shutil
-    import tempfile
-    import time
-
-    ids = [s for s in ids if len(s) >= 2]  # a text of one token has no neighbours
-    if not ids:
-        raise ValueError("pretrain needs texts of at least one word; every text is empty")
-    lm = _BothWaysLM(net)
-    task = RecurrentTask(lm, _lm_loss, cfg, stateful=False)
-    scratch = Path(tempfile.mkdtemp(prefix="rnnkit-pretrain-"))
-    start = time.perf_counter()
-    try:
-        trainer = fit(task, _train_batches(ids, None, cfg.batch_size, cfg.seed), None, scratch)
-        steps = finish(task, trainer, scratch, restore_best=False)["train_steps"]
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    options = {k: getattr(cfg, k) for k in _PRETRAIN_REPORTED}
-    report: dict[str, Any] = {"texts": len(ids), "steps": steps, "options": options,
-                              "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
-    held = [s for s in held if len(s) >= 2]
-    if held:
-        total = count = 0.0
-        device = next(lm.parameters()).device
-        with torch.no_grad():
-            for (x, lengths), _ in _eval_batches(held, torch.zeros(len(held)), 256):
-                loss, n = _lm_loss(lm((x.to(device), lengths.to(device)))[0], None)
-                total, count = total + float(loss) * n, count + n
-        report["val_loss"] = round(total / count, 4)
-    net.train()  # (finish() left it in evaluation mode) for the classifier's training
-    return report
 
 
 def _eval_batches(ids: list[list[int]], y: torch.Tensor, batch_size: int) -> list:

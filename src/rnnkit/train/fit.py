@@ -44,8 +44,6 @@ warnings.filterwarnings("ignore", message=r".*could not find the monitored key.*
 # Under DDP: the validation loss is reduced over the ranks before it is logged (module.py),
 # every rank logs the same value, and Lightning's advice to add sync_dist=True does not apply.
 warnings.filterwarnings("ignore", message=r".*sync_dist=True.*when logging on epoch level.*")
-# A run without validation data (a classifier's language-model pretraining) is meant so.
-warnings.filterwarnings("ignore", message=r".*but have no `val_dataloader`.*")
 
 
 class _ProgressBar(TQDMProgressBar):
