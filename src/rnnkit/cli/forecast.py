@@ -119,14 +119,13 @@ def predict(
     from ..tasks.forecast import Forecaster
 
     fc = Forecaster.load(model_dir)
-    forecast = fc.predict(data, future)
+    forecast = fc.predict(data, future, plot=plot)  # one read of the data, one forward
     if output is not None:
         forecast.to_csv(output, index=not fc.meta.get("id_col"))
         typer.echo(f"forecast of {len(forecast)} rows written to {output}")
     else:
         typer.echo(forecast.to_csv(index=not fc.meta.get("id_col")), nl=False)
     if plot is not None:
-        fc.plot(data, plot, future=future)
         typer.echo(f"plot written to {plot}")
 
 

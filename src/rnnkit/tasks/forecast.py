@@ -246,10 +246,10 @@ class Forecaster:
         return self
 
     def _fit_meta(self, s: Series, table: Any, read: dict[str, Any]) -> dict[str, Any]:
-        mean, std = s.values.mean(axis=0), s.values.std(axis=0)
-        std = np.where(std > 1e-12, std, 1.0)
+        mean, std = _mean_std(s.values)
+        cov_mean, cov_std = _mean_std(s.covariates)
+        fut_mean, fut_std = _mean_std(s.future_covariates)
         season = self.season or default_season(s.freq)
-        cov, fut = s.covariates, s.future_covariates
         time_col = s.time_col
         if isinstance(table, pd.DataFrame):
             columns = [str(c) for c in table.columns]
@@ -263,14 +263,9 @@ class Forecaster:
             "targets": s.targets, "covariates": s.covariate_names, "time_col": time_col,
             "id_col": read["id_col"], "long_target": long["target"] if long else None,
             "columns": columns, "header": None, "fill": read["fill"], "freq": s.freq,
-            "mean": mean.tolist(), "std": std.tolist(),
-            "cov_mean": [] if cov is None else cov.mean(axis=0).tolist(),
-            "cov_std": [] if cov is None else np.where(cov.std(axis=0) > 1e-12,
-                                                       cov.std(axis=0), 1.0).tolist(),
+            "mean": mean, "std": std, "cov_mean": cov_mean, "cov_std": cov_std,
             "future_covariates": s.future_covariate_names,
-            "fut_mean": [] if fut is None else fut.mean(axis=0).tolist(),
-            "fut_std": [] if fut is None else np.where(fut.std(axis=0) > 1e-12,
-                                                       fut.std(axis=0), 1.0).tolist(),
+            "fut_mean": fut_mean, "fut_std": fut_std,
             "season": season, "mase_scale": mase_scale(s.values, season).tolist(),
             "calendar_yearly": bool(s.time is not None and len(s) > 1
                                     and s.time[-1] - s.time[0] >= pd.Timedelta(days=730)),
@@ -316,15 +311,19 @@ class Forecaster:
     def _to_original(self, z: np.ndarray) -> np.ndarray:
         return z * np.asarray(self.meta["std"]) + np.asarray(self.meta["mean"])
 
-    def predict(self, data: Data, future: Data | None = None) -> pd.DataFrame:
+    def predict(self, data: Data, future: Data | None = None,
+                plot: str | Path | None = None) -> pd.DataFrame:  # fmt: skip
         """Forecast the ``horizon`` steps after the last row of ``data``: one row per future
         timestamp, one column per target, and ``<target>_q<level>`` columns for a
         probabilistic head. Long-format input gives long-format output. A model trained
         with ``future_covariates`` needs their values over the horizon: ``future``, a table
         (or CSV) of at least ``horizon`` rows with those columns (and, where the data have
-        one, the time column, whose first ``horizon`` timestamps must be the forecast's)."""
+        one, the time column, whose first ``horizon`` timestamps must be the forecast's).
+        ``plot``: also write this forecast as :meth:`plot` does, to that PNG path."""
         s = self._series(data, "predict frame")
         frame = self._predict_wide(s, self._future_values(future, s))
+        if plot is not None:
+            self._plot(s, frame, plot)
         if self.meta.get("id_col"):
             return self._to_long(frame, list(self.meta["targets"]), self._ready().config)
         return frame
@@ -345,10 +344,11 @@ class Forecaster:
                 "--future FILE.csv)"
             )
         table = read_table(future)
-        missing = [c for c in names if c not in [str(c) for c in table.columns]]
+        columns = [str(c) for c in table.columns]
+        missing = [c for c in names if c not in columns]
         if missing:
             raise ValueError(f"the future table has no column {missing}; its columns are "
-                             f"{[str(c) for c in table.columns]}")  # fmt: skip
+                             f"{columns}")  # fmt: skip
         if len(table) < H:
             raise ValueError(f"the future table has {len(table)} rows; the forecast needs "
                              f"{H} (one per step of the horizon)")  # fmt: skip
@@ -547,10 +547,14 @@ class Forecaster:
         """Write a PNG of the last ``history`` rows (default ``3 * horizon``), the forecast
         and its interval, one panel per target (the first 6); ``future`` as in
         :meth:`predict`."""
+        s = self._series(data, "plot")
+        return self._plot(s, self._predict_wide(s, self._future_values(future, s)), path,
+                          history)  # fmt: skip
+
+    def _plot(self, s: Series, forecast: pd.DataFrame, path: str | Path,
+              history: int | None = None) -> Path:  # fmt: skip
         from ..viz.forecast import plot_forecast
 
-        s = self._series(data, "plot")
-        forecast = self._predict_wide(s, self._future_values(future, s))
         return plot_forecast(s, forecast, Path(path), history or 3 * self.horizon,
                              self._ready().config.quantiles)  # fmt: skip
 
@@ -597,6 +601,15 @@ def _say_notes(s: Series) -> Series:
     for note in s.notes:
         print(f"rnnkit: note: {note}", file=sys.stderr)
     return s
+
+
+def _mean_std(a: np.ndarray | None) -> tuple[list[float], list[float]]:
+    """Per-column mean and standard deviation (1 where a column is constant) of ``a (T, K)``
+    as lists for the model directory; empty lists for ``None``."""
+    if a is None:
+        return [], []
+    std = a.std(axis=0)
+    return a.mean(axis=0).tolist(), np.where(std > 1e-12, std, 1.0).tolist()
 
 
 def _scratch_dir() -> Path:
