@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     ap.add_argument("--beta2", type=float, default=0.99, help="AdamW's second beta")
     ap.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip (0: none)")
+    ap.add_argument("--weight-decay", type=float, default=0.0, help="AdamW's, on matrices (0)")
     ap.add_argument("--embedding-init-std", type=float, default=None)
     ap.add_argument(
         "--residual",
@@ -98,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     gen.fit(train, val, out=args.out, max_time=args.time, batch_size=args.batch_size,
             lr=args.lr, warmup_steps=args.warmup, min_lr_ratio=args.min_lr_ratio, seed=args.seed,
-            val_every=100_000,
-            betas=(0.9, args.beta2), clip_grad_norm=args.clip or None, ema_decay=args.ema_decay,
+            val_every=100_000, betas=(0.9, args.beta2), weight_decay=args.weight_decay,
+            clip_grad_norm=args.clip or None, ema_decay=args.ema_decay,
             precision=args.precision, progress=False, devices=args.devices, accelerator="cpu",
             strategy="ddp" if args.devices > 1 else "auto")  # fmt: skip
     if gen.model is None or int(os.environ.get("LOCAL_RANK", "0")) != 0:
