@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from .. import io
 from ..data.labeled import read_labeled
 from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, finish, fit
+from ..train.module import decay_groups
 from ._classifier import ClassifierConfig, ClassifierNet, TextIds, pad_batch, valid_mask
 from ._transfer import init_from_lm, lm_model_options
 
@@ -55,15 +56,8 @@ class _ClassifyTask(RecurrentTask):
         params = []
         for i, group in enumerate(groups):
             scale = 1.0 / (self.lr_decay ** (len(groups) - 1 - i)) if self.lr_decay else 1.0
-            decay = [p for p in group if p.dim() >= 2]
-            rest = [p for p in group if p.dim() < 2]
-            params += [{"params": decay, "weight_decay": self.cfg.weight_decay, "lr_scale": scale},
-                       {"params": rest, "weight_decay": 0.0, "lr_scale": scale}]  # fmt: skip
-        params = [g for g in params if g["params"]]
-        # The fused AdamW is one kernel over all tensors: on CPU it is ~20x faster than the
-        # default for the large embedding table, which dominated the step otherwise.
-        fused = all(p.device.type in ("cpu", "cuda") for p in self.model.parameters())
-        return torch.optim.AdamW(params, lr=self.base_lr, betas=self.cfg.betas, fused=fused)
+            params += decay_groups(group, self.cfg.weight_decay, lr_scale=scale)
+        return self.adamw(params)
 
     def training_loss(self, x, y):
         """Adversarial training (Miyato et al. 2017, s3): the loss on the clean text plus the
