@@ -15,14 +15,14 @@ Run alone on the machine, from the repository root, with RNNKIT_DATA_DIR set::
 
     python benchmarks/textgen_shakespeare.py --time 71
     python benchmarks/textgen_shakespeare.py --time 600 --hidden 384 --ema-decay 0.9995 \\
-        --lr 3.5e-3 --weight-decay 0.2
+        --lr 3.5e-3 --weight-decay 0.4
 
 The defaults (3x256 LSTM in pre-norm residual layers, stateless 64-character windows, batch
 16, lr 5e-3) are session 11's best at 71 s; session 7's plain stack is ``--no-residual
 --layers 2 --lr 1e-2`` (benchmarks/RESULTS.md). The 10-minute command above is session 13's:
 a residual 3x384 model, evaluated as its weight average (without ``--ema-decay``: session
 11's best), with session 17's lower peak rate, 3.5e-3 (5e-3 before, which was chosen at
-71 s), and session 18's AdamW weight decay, 0.2 (none before; 0.1 was tried first);
+71 s), and session 18's AdamW weight decay, 0.4 (none before; 0.1, 0.2 and 0.8 were tried);
 ``--layers 2 --hidden 448 --no-residual --lr 6e-3`` is session 7's stack.
 Session 16 ran the 5e-3 command twice at once with ``--threads 1`` (seeds 0 and 1, one per
 core) and scored the pair with ``textgen_shakespeare_ensemble.py``; it beat the two-thread
