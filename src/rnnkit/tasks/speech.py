@@ -340,6 +340,7 @@ class SpeechRecognizer:
         if self.model is None or not resume:
             config = AcousticConfig(n_mels=self.n_mels, vocab_size=len(self.vocab),
                                     **self.model_options)  # fmt: skip
+            torch.manual_seed(cfg.seed)  # the initial weights follow the seed too
             self.model = AcousticModel(config)
         self.train_config = cfg.to_dict()
         task = RecurrentTask(self.model, ctc_loss, cfg)

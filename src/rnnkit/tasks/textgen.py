@@ -151,6 +151,7 @@ class TextGenerator:
         train_ids = self._encode(train_text, "training text")
         val_ids = self._encode(val_text, "validation text", unknown_ok=True) if val_text else None
         if self.model is None or not resume:
+            torch.manual_seed(cfg.seed)  # the initial weights follow the seed too
             self.model = LanguageModel(LMConfig(self.tokenizer.vocab_size, **self.model_options))
         self.train_config = cfg
         task = _LMTask(self.model, lm_loss, cfg, stateful=self.stateful)

@@ -131,6 +131,7 @@ class Translator:
             )
         src_ids, tgt_ids = [src_ids[i] for i in keep], [tgt_ids[i] for i in keep]
         if self.model is None or not resume:
+            torch.manual_seed(cfg.seed)  # the initial weights follow the seed too
             self.model = Seq2Seq(Seq2SeqConfig(self.src_tok.vocab_size, self.tgt_tok.vocab_size,
                                                **self.model_options))  # fmt: skip
         self.train_config = cfg
