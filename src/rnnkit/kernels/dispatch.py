@@ -68,10 +68,11 @@ def native_ok(layer, x: Tensor, lengths: Tensor | None) -> tuple[bool, str]:
     dtypes = _NATIVE_DTYPES.get(x.device.type, _NATIVE_DTYPES["cpu"])
     if x.dtype not in dtypes:
         return False, f"dtype {x.dtype} is not supported by torch's fused ops on {x.device.type}"
-    cast = torch.get_autocast_dtype(x.device.type)
-    if torch.is_autocast_enabled(x.device.type) and cast not in dtypes:
-        # autocast would cast the fused op's inputs to a dtype it cannot run (CPU float16)
-        return False, f"autocast to {cast} is not supported by torch's fused ops on {x.device.type}"
+    if torch.is_autocast_enabled(x.device.type):  # every forward passes here: ask only then
+        cast = torch.get_autocast_dtype(x.device.type)
+        if cast not in dtypes:  # autocast would cast the inputs to a dtype the op cannot run
+            return False, (f"autocast to {cast} is not supported by torch's fused ops on "
+                           f"{x.device.type}")  # fmt: skip
     return True, "plain recurrence: torch's fused op (cuDNN on GPU, oneDNN/ATen on CPU)"
 
 
