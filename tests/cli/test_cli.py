@@ -278,3 +278,14 @@ def test_monitor_gradients_while_training(corpus, tmp_path, capsys):
     assert len(horizons) >= 2 and all(0 < float(h) <= 16 for h in horizons)  # steps 1, 5, 10
     assert main(["textgen", "train", str(corpus), "--out", str(tmp_path / "x"),
                  "--monitor-gradients", "-1"]) == 2  # fmt: skip
+
+
+def test_a_reverse_word_model_writes_the_text_before_the_prompt(corpus, tmp_path):
+    r = run("textgen", "train", str(corpus), "--out", str(tmp_path), "--level", "word",
+            "--reverse", "--max-steps", "40", *TINY)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    r = run("textgen", "predict", str(tmp_path), "--prompt", "ran to the door .",
+            "--max-new-tokens", "8", "--seed", "0")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    text = r.stdout.strip()
+    assert text.endswith("ran to the door .") and len(text.split()) > 5, text

@@ -183,6 +183,25 @@ def test_transfer_maps_the_lm_vocabulary_and_copies_the_forward_encoder(word_lm,
         assert torch.equal(row, lm.embedding.weight[stoi["N"]])
 
 
+def test_a_backward_lm_fills_the_backward_direction(sst, tmp_path):
+    ptb = real("ptb/ptb.train.txt").read_text(encoding="utf-8")[:60_000]
+    gen = rnnkit.TextGenerator(level="word", hidden_size=32, embedding_size=24, num_layers=1,
+                               bptt=16, reverse=True)  # fmt: skip
+    gen.fit(ptb, out=tmp_path / "lm", max_steps=5, batch_size=8, progress=False)
+    (texts, labels), _, _ = sst
+    clf = TextClassifier(pretrained=tmp_path / "lm", gradual_unfreeze=True)
+    clf.fit(texts[:200], labels[:200], max_epochs=1, val_fraction=0, **FAST)
+    assert clf.metrics["transfer"]["direction"] == "backward"
+    rnn = dict(clf.model.rnn.named_parameters())
+    for name, p in gen.model.rnn.named_parameters():  # frozen in the first epoch
+        assert torch.equal(rnn[name + "_reverse"], p), name
+        assert not torch.equal(rnn[name], p), name  # the forward direction starts fresh
+    with pytest.raises(ValueError, match="bidirectional=True"):
+        TextClassifier(pretrained=tmp_path / "lm", bidirectional=False).fit(
+            texts[:50], labels[:50], max_steps=1, val_fraction=0, **FAST
+        )
+
+
 class StopAt(L.Callback):
     """Ends the run after ``step`` steps, as a killed job or --max-time would."""
 

@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import torch
 
 import rnnkit
 from rnnkit.tasks.textgen import TextGenerator
@@ -217,3 +218,25 @@ def test_a_residual_char_lm_learns_round_trips_and_refuses_what_it_cannot_do(sha
     gen.save(tmp_path / "w")
     with pytest.raises(ValueError, match="residual language model"):
         lm_model_options(tmp_path / "w")
+
+
+def test_a_reverse_model_is_the_forward_model_of_the_reversed_text(shakespeare, tmp_path):
+    train, val = shakespeare[0][:20_000], shakespeare[1][:4_000]
+    opts = {**FAST, "max_steps": 12, "val_every": 6}
+    size = {"level": "char", "hidden_size": 32, "num_layers": 1, "bptt": 16}
+    back = TextGenerator(**size, reverse=True).fit(train, val, out=tmp_path / "back", **opts)
+    fwd = TextGenerator(**size).fit(train[::-1], val[::-1], **opts)
+    for (name, p), q in zip(back.model.state_dict().items(), fwd.model.state_dict().values()):
+        assert torch.equal(p, q), name  # same stream, same seed: the same training
+    seen = train[-3_000:]  # evaluate() wants characters the vocabulary has
+    assert back.evaluate(seen)["loss"] == pytest.approx(fwd.evaluate(seen[::-1])["loss"], rel=1e-6)
+    again = TextGenerator.load(tmp_path / "back")
+    assert again.reverse and again.evaluate(seen)["loss"] == pytest.approx(
+        back.evaluate(seen)["loss"], rel=1e-6
+    )
+    # it writes what comes before the prompt; the forward model's sample, read backwards
+    text = back.generate("ROMEO:", max_new_tokens=30, seed=3)
+    assert text.endswith("ROMEO:") and len(text) == 36
+    assert text[:30] == fwd.generate(":OEMOR", max_new_tokens=30, seed=3)[6:][::-1]
+    with pytest.raises(ValueError, match="generate"):
+        next(back.stream("ROMEO:"))

@@ -38,6 +38,9 @@ def train(
     adaptive_softmax: str = typer.Option(
         None, help="Word level: adaptive softmax cutoffs, e.g. 2000,6000 (faster training)."
     ),
+    reverse: bool = typer.Option(
+        False, help="A backward model (reads the text from its end), for classifier transfer."
+    ),
     bptt: int = typer.Option(64, help="Tokens per truncated-BPTT window."),
     stateful: bool = typer.Option(True, help="Carry the hidden state across windows."),
     val_fraction: float = typer.Option(0.1, help="Last fraction of a single text held out."),
@@ -63,7 +66,7 @@ def train(
                             weight_drop=weight_drop, zoneout=zoneout,
                             embedding_dropout=embedding_dropout, output_dropout=output_dropout,
                             tie_weights=tie_weights, bptt=bptt, stateful=stateful,
-                            residual=residual,
+                            residual=residual, reverse=reverse,
                             adaptive_softmax=C.number_list(adaptive_softmax, "--adaptive-softmax",
                                                            int, "2000,6000"))  # fmt: skip
     gen.fit(train_text, val_text, out=out, resume=run.resume, callbacks=run.callbacks,
@@ -112,6 +115,13 @@ def predict(
     from ..tasks.textgen import TextGenerator
 
     gen = TextGenerator.load(model_dir)
+    if gen.reverse:  # a backward model writes what comes before the prompt: all at once
+        text = gen.generate(prompt, max_new_tokens, temperature, top_k, top_p, seed)
+        if output is not None:
+            output.write_text(text, encoding="utf-8")
+        else:
+            typer.echo(text)
+        return
     pieces = gen.stream(prompt, max_new_tokens, temperature, top_k, top_p, seed)
     if output is not None:
         output.write_text(prompt + "".join(pieces), encoding="utf-8")

@@ -9,9 +9,12 @@ What is taken from a :class:`~rnnkit.TextGenerator` model directory:
   ``<eos>``/``<unk>`` map to the LM's own).
 - **encoder**: the LM's recurrent layers are copied into the classifier's *forward*
   direction, weight for weight (same cell, sizes, layers and layer norm: the classifier takes
-  them from the LM's config). The LM reads left to right only, so a bidirectional
+  them from the LM's config). A forward LM reads left to right only, so a bidirectional
   classifier's *backward* direction keeps its fresh initialisation; pass
-  ``bidirectional=False`` for the pure ULMFiT encoder (the LM's direction only).
+  ``bidirectional=False`` for the pure ULMFiT encoder (the LM's direction only). A
+  *backward* LM (``TextGenerator(reverse=True)``, ULMFiT's backward model) goes into the
+  backward direction instead, and the forward one keeps its fresh start; it needs a
+  bidirectional classifier.
 - the LM's output layer is not used.
 """
 
@@ -77,11 +80,18 @@ def init_from_lm(net: Any, words: list[str], lm_dir: str | Path) -> dict[str, An
         rows[i] = table[j] if j is not None else mean
     copied = []
     target = dict(net.rnn.named_parameters())
+    suffix = "_reverse" if gen.reverse else ""  # torch's names for the backward direction
+    if gen.reverse and not net.config.bidirectional:
+        raise ValueError(
+            f"pretrained={str(lm_dir)!r} is a backward (reverse) language model; its weights "
+            "belong to a backward direction: use bidirectional=True"
+        )
     for name, p in lm.rnn.named_parameters():
-        if name not in target or target[name].shape != p.shape:
+        if name + suffix not in target or target[name + suffix].shape != p.shape:
             raise ValueError(f"the LM's {name} {tuple(p.shape)} does not fit the classifier")
-        target[name].copy_(p)
-        copied.append(name)
+        target[name + suffix].copy_(p)
+        copied.append(name + suffix)
     return {"pretrained": str(lm_dir), "vocab": len(words), "words_from_lm": found,
             "numbers_as_N": numbers, "new_words": len(words) - found - numbers,
-            "encoder_weights": len(copied)}  # fmt: skip
+            "encoder_weights": len(copied),
+            "direction": "backward" if gen.reverse else "forward"}  # fmt: skip

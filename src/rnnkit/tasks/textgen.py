@@ -73,6 +73,11 @@ class TextGenerator:
         bptt: tokens per training window.
         stateful: carry the hidden state across windows (truncated BPTT).
         min_freq, max_vocab: word-level vocabulary limits; bpe_vocab_size for BPE.
+        reverse: a *backward* model: it reads the token stream from its end and predicts
+            each previous token (ULMFiT's backward LM). Its use is transfer:
+            ``TextClassifier(pretrained=...)`` puts it into a bidirectional classifier's
+            backward direction. ``generate`` writes the text that comes before the prompt;
+            ``evaluate`` scores the text read backwards.
 
     Example::
 
@@ -90,7 +95,7 @@ class TextGenerator:
                  min_freq: int = 1, max_vocab: int | None = None, bpe_vocab_size: int = 1024,
                  impl: str = "auto", adaptive_softmax: Sequence[int] | None = None,
                  embedding_init_std: float | None = None,
-                 residual: bool = False) -> None:  # fmt: skip
+                 residual: bool = False, reverse: bool = False) -> None:  # fmt: skip
         if level not in LEVELS:
             raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
         if bptt < 1:
@@ -100,7 +105,7 @@ class TextGenerator:
                 "adaptive_softmax needs level='word' (its clusters follow the word "
                 f"vocabulary's frequency order), got level={level!r}"
             )
-        self.level, self.bptt, self.stateful = level, bptt, stateful
+        self.level, self.bptt, self.stateful, self.reverse = level, bptt, stateful, reverse
         self.tokenizer_options = {"char": {}, "word": {"min_freq": min_freq, "max_size": max_vocab},
                                   "bpe": {"vocab_size": bpe_vocab_size}}[level]  # fmt: skip
         self.model_options = {
@@ -173,6 +178,8 @@ class TextGenerator:
             known = set(tok.to_dict()["chars"])
             text = "".join(ch for ch in text if ch in known)
         ids = torch.tensor(tok.encode(text), dtype=torch.long)
+        if self.reverse:
+            ids = ids.flip(0)  # a backward model reads the token stream from its end
         if ids.numel() < 2:
             raise ValueError(f"the {what} is too short: {ids.numel()} tokens")
         return ids
@@ -220,7 +227,13 @@ class TextGenerator:
         top_p: float | None = None,
         seed: int | None = None,
     ) -> str:
-        """The prompt followed by ``max_new_tokens`` sampled tokens (reproducible with ``seed``)."""
+        """The prompt followed by ``max_new_tokens`` sampled tokens (reproducible with
+        ``seed``); for a ``reverse`` model, the sampled tokens followed by the prompt."""
+        if self.reverse:
+            produced = list(self._sample(prompt, max_new_tokens, temperature, top_k, top_p, seed))
+            text = self._decode(produced[::-1])
+            joined = self.level != "word" or not text or not prompt or text.endswith("\n")
+            return text + ("" if joined else " ") + prompt
         pieces = self.stream(prompt, max_new_tokens, temperature, top_k, top_p, seed)
         return prompt + "".join(pieces)
 
@@ -236,30 +249,47 @@ class TextGenerator:
     ) -> Iterator[str]:
         """Yield generated text piece by piece. The prompt is read once; each new token is
         one ``step()`` of the network with the carried state."""
+        if self.reverse:
+            raise ValueError(
+                "this is a reverse (backward) language model: it writes the text before the "
+                "prompt, which cannot be streamed left to right; call generate()"
+            )
+        produced: list[int] = []
+        emitted = ""
+        for token in self._sample(prompt, max_new_tokens, temperature, top_k, top_p, seed):
+            produced.append(token)
+            text = self._decode(produced)
+            if text.startswith(emitted) and len(text) > len(emitted):
+                yield text[len(emitted) :]
+                emitted = text
+
+    @torch.no_grad()
+    def _sample(self, prompt: str, max_new_tokens: int, temperature: float, top_k: int | None,
+                top_p: float | None, seed: int | None) -> Iterator[int]:  # fmt: skip
+        """Token ids sampled one ``step()`` at a time after reading the prompt once (a
+        reverse model reads the prompt backwards and samples the tokens before it)."""
         if max_new_tokens < 0:
             raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
         model = self._ready()
         ids = self.tokenizer.encode(prompt) if prompt else []
         if self.level == "word" and ids and prompt and not prompt.endswith("\n"):
             ids = ids[:-1]  # the word tokenizer ends every line with <eos>: not yet
+        if self.reverse:
+            ids = ids[::-1]
         if not ids:
             ids = [self._start_id()]
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         logits, state = model(torch.tensor([ids]))
         logits = logits[:, -1]
-        produced: list[int] = []
-        emitted = ""
         for _ in range(max_new_tokens):
             token = sample_next(logits, temperature=temperature, top_k=top_k, top_p=top_p,
                                 generator=gen)  # fmt: skip
-            produced.append(int(token))
-            text = self.tokenizer.decode(produced)
-            if self.level == "word":
-                text = text.replace(" \n", "\n")
-            if text.startswith(emitted) and len(text) > len(emitted):
-                yield text[len(emitted) :]
-                emitted = text
+            yield int(token)
             logits, state = model.step(token, state)
+
+    def _decode(self, ids: list[int]) -> str:
+        text = self.tokenizer.decode(ids)
+        return text.replace(" \n", "\n") if self.level == "word" else text
 
     def _start_id(self) -> int:
         d = self.tokenizer.to_dict()
@@ -281,8 +311,8 @@ class TextGenerator:
         model = self._ready()
         config = {
             "level": self.level, "bptt": self.bptt, "stateful": self.stateful,
-            "tokenizer_options": self.tokenizer_options, "model": model.config.to_dict(),
-            "tokenizer": self.tokenizer.to_dict(),
+            "reverse": self.reverse, "tokenizer_options": self.tokenizer_options,
+            "model": model.config.to_dict(), "tokenizer": self.tokenizer.to_dict(),
             "train": self.train_config.to_dict() if self.train_config else None,
         }  # fmt: skip
         metrics = {k: v for k, v in self.metrics.items() if k != "history"}
@@ -296,6 +326,7 @@ class TextGenerator:
         options = {k: v for k, v in dataclasses.asdict(model_cfg).items() if k != "vocab_size"}
         self = cls.__new__(cls)
         self.level, self.bptt, self.stateful = config["level"], config["bptt"], config["stateful"]
+        self.reverse = bool(config.get("reverse", False))
         self.tokenizer_options = config.get("tokenizer_options", {})
         self.model_options = options
         self.tokenizer = tokenizer_from_dict(config["tokenizer"])
