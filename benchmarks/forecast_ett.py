@@ -44,14 +44,24 @@ ANCHORS = {
     ("exchange_rate", 96): {"repeat (last value)": (0.081, None)},
 }  # fmt: skip
 
-# Published test MSE per horizon 96 / 192 / 336 / 720: PatchTST/64 (Nie et al. 2023, Table 3,
-# L=512) and DLinear (Zeng et al. 2023, L=336). The issue's target compares four-horizon
-# averages with these.
+# Test MSE per horizon 96 / 192 / 336 / 720. Published: PatchTST/64 (Nie et al. 2023, Table 3,
+# L=512) and DLinear (Zeng et al. 2023, L=336), both from test loaders that dropped the last
+# incomplete batch (PatchTST's authors confirmed it for theirs, yuqinie98/PatchTST issue #7).
+# "every window": the FITS authors' reruns of both official codebases and scripts (PatchTST
+# L=336, DLinear L=336) with that fixed, every test window scored as here (VEWOXIC/FITS
+# README, "Result Update"; their DLinear ETTh2 used lr 0.005 instead of the script's 0.05).
+# The issue's target compares four-horizon averages with PatchTST's and DLinear's.
 AVERAGE_ANCHORS = {
     "PatchTST/64": {"ETTh1": (0.370, 0.413, 0.422, 0.447), "ETTh2": (0.274, 0.341, 0.329, 0.379),
                     "ETTm1": (0.293, 0.333, 0.369, 0.416), "ETTm2": (0.166, 0.223, 0.274, 0.362)},
     "DLinear": {"ETTh1": (0.375, 0.405, 0.439, 0.472), "ETTh2": (0.289, 0.383, 0.448, 0.605),
                 "ETTm1": (0.299, 0.335, 0.369, 0.425), "ETTm2": (0.167, 0.224, 0.281, 0.397)},
+    "PatchTST every window": {
+        "ETTh1": (0.385, 0.413, 0.440, 0.456), "ETTh2": (0.274, 0.338, 0.367, 0.391),
+        "ETTm1": (0.292, 0.330, 0.365, 0.419), "ETTm2": (0.163, 0.219, 0.276, 0.368)},
+    "DLinear every window": {
+        "ETTh1": (0.384, 0.443, 0.446, 0.504), "ETTh2": (0.282, 0.350, 0.414, 0.588),
+        "ETTm1": (0.301, 0.335, 0.371, 0.426), "ETTm2": (0.171, 0.237, 0.294, 0.426)},
 }  # fmt: skip
 HORIZONS = (96, 192, 336, 720)
 
