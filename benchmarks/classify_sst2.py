@@ -28,6 +28,16 @@ classifier the remaining 200 s::
         --output-dropout 0.3 --no-tie-weights --max-time 75s --seed 0 --out lm0
     python benchmarks/classify_sst2.py --pretrained lm0 --time 200 --seeds 0
 
+Session 19's pairs (adopted on dev): two such chains at the same time, one per core, the
+second with a *backward* language model (the same LM command plus ``--reverse``, which
+the classifier's backward direction then starts from), and their class probabilities
+averaged::
+
+    rnnkit textgen train sst_train.txt ...(as above)... --seed 10 --reverse --out lm10b
+    python benchmarks/classify_sst2.py --pretrained lm10b --time 200 --seeds 10 --out pairB
+    python benchmarks/classify_sst2_ensemble.py --group benchmarks/out/classify_sst2/seed0 \
+        pairB/seed10
+
 Without it (the defaults above)::
 
     RNNKIT_DATA_DIR=../shared/data python benchmarks/classify_sst2.py --seeds 0 1 2
