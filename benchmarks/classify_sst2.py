@@ -98,7 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--weight-decay", type=float, default=0.01)
     ap.add_argument("--warmup-steps", type=int, default=50)
-    ap.add_argument("--pretrained", default=None, help="word-level TextGenerator model dir")
+    ap.add_argument(
+        "--pretrained",
+        nargs="+",
+        default=None,
+        help="word-level TextGenerator model dir (two: a forward and a backward)",
+    )
     ap.add_argument("--lr-decay", type=float, default=None, help="discriminative lr factor")
     ap.add_argument("--gradual-unfreeze", action="store_true")
     ap.add_argument(
@@ -127,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"TF-IDF 1-2 grams + logistic regression (C={base['C']} on dev): dev "
           f"{base['dev']:.4f}  test {base['test']:.4f}", flush=True)  # fmt: skip
 
+    lms = args.pretrained[0] if args.pretrained and len(args.pretrained) == 1 else args.pretrained
     runs = []
     for seed in args.seeds:
         clf = TextClassifier(
@@ -134,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             num_layers=args.layers, bidirectional=args.bidirectional, pooling=args.pooling,
             dropout=args.dropout, embedding_dropout=args.embedding_dropout,
             input_dropout=args.input_dropout, split_punct=args.split_punct,
-            min_freq=args.min_freq, pretrained=args.pretrained, lr_decay=args.lr_decay,
+            min_freq=args.min_freq, pretrained=lms, lr_decay=args.lr_decay,
             gradual_unfreeze=args.gradual_unfreeze,
             adversarial=args.adversarial,
             bucket=args.bucket,

@@ -151,3 +151,23 @@ def test_adversarial_training_under_two_process_ddp_on_cpu(reviews, tmp_path):
     assert metrics["train_steps"] == 8
     p = run("classify", "predict", str(out), "a gripping , funny film")
     assert p.returncode == 0 and p.stdout.split("\t")[0] in ("positive", "negative"), p.stdout
+
+
+def test_a_forward_and_a_backward_language_model(reviews, tmp_path, capsys):
+    import rnnkit
+
+    text = "\n".join(row[1] for row in csv.reader(open(reviews, encoding="utf-8")))
+    for name, reverse in (("fwd", False), ("back", True)):
+        gen = rnnkit.TextGenerator(level="word", hidden_size=16, embedding_size=8,
+                                   num_layers=1, bptt=16, reverse=reverse)  # fmt: skip
+        gen.fit(text, out=tmp_path / name, max_steps=2, batch_size=8, progress=False)
+    args = ["classify", "train", str(reviews), "--text-col", "review", "--label-col",
+            "sentiment", "--max-steps", "3", "--no-progress"]  # fmt: skip
+    code, _, err = cli(capsys, *args, "--out", str(tmp_path / "m"), "--pretrained",
+                       str(tmp_path / "fwd"), "--pretrained", str(tmp_path / "back"))  # fmt: skip
+    assert code == 0, err
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert config["model"]["embedding_size"] == 16 and len(config["pretrained"]) == 2
+    code, _, err = cli(capsys, *args, "--out", str(tmp_path / "m2"), "--pretrained",
+                       str(tmp_path / "fwd"), "--pretrained", str(tmp_path / "fwd"))  # fmt: skip
+    assert code == 2 and err.count("\n") == 1 and "one forward and one backward" in err

@@ -197,9 +197,47 @@ def test_a_backward_lm_fills_the_backward_direction(sst, tmp_path):
         assert torch.equal(rnn[name + "_reverse"], p), name
         assert not torch.equal(rnn[name], p), name  # the forward direction starts fresh
     with pytest.raises(ValueError, match="bidirectional=True"):
-        TextClassifier(pretrained=tmp_path / "lm", bidirectional=False).fit(
-            texts[:50], labels[:50], max_steps=1, val_fraction=0, **FAST
-        )
+        TextClassifier(pretrained=tmp_path / "lm", bidirectional=False)
+
+
+def test_a_forward_and_a_backward_lm_fill_one_direction_each(word_lm, sst, tmp_path):
+    fwd, fwd_dir = word_lm
+    ptb = real("ptb/ptb.train.txt").read_text(encoding="utf-8")[:60_000]
+    back = rnnkit.TextGenerator(level="word", hidden_size=32, embedding_size=16, num_layers=1,
+                                bptt=16, reverse=True)  # fmt: skip
+    back.fit(ptb, out=tmp_path / "back", max_steps=5, batch_size=8, progress=False)
+    (texts, labels), _, _ = sst
+    clf = TextClassifier(pretrained=[tmp_path / "back", fwd_dir], gradual_unfreeze=True)
+    assert clf.model_options["embedding_size"] == 24 + 16  # the two side by side
+    clf.fit(texts[:200], labels[:200], max_epochs=1, val_fraction=0, out=tmp_path / "clf",
+            **FAST)  # fmt: skip
+    assert clf.metrics["transfer"]["direction"] == "both"
+    words, emb = clf.text_ids.tokenizer.words, clf.model.embedding.weight
+    word = next(w for w in words if w in fwd.tokenizer.stoi and w in back.tokenizer.stoi)
+    row = emb[words.index(word)]  # forward LM's row, then the backward LM's
+    assert torch.equal(row[:24], fwd.model.embedding.weight[fwd.tokenizer.stoi[word]])
+    assert torch.equal(row[24:], back.model.embedding.weight[back.tokenizer.stoi[word]])
+    rnn = dict(clf.model.rnn.named_parameters())
+    f_ih, b_ih = fwd.model.rnn.weight_ih_l0, back.model.rnn.weight_ih_l0
+    assert torch.equal(rnn["weight_ih_l0"][:, :24], f_ih)  # frozen in the first epoch
+    assert torch.equal(rnn["weight_ih_l0_reverse"][:, 24:], b_ih)
+    assert not rnn["weight_ih_l0"][:, 24:].any() and not rnn["weight_ih_l0_reverse"][:, :24].any()
+    assert torch.equal(rnn["weight_hh_l0"], fwd.model.rnn.weight_hh_l0)
+    assert torch.equal(rnn["weight_hh_l0_reverse"], back.model.rnn.weight_hh_l0)
+    again = TextClassifier.load(tmp_path / "clf")
+    assert again.pretrained == [str(tmp_path / "back"), str(fwd_dir)]
+    assert again.predict(texts[:20]) == clf.predict(texts[:20])
+    with pytest.raises(ValueError, match="one forward and one backward"):
+        TextClassifier(pretrained=[fwd_dir, fwd_dir])
+    with pytest.raises(ValueError, match="one language model directory, or two"):
+        TextClassifier(pretrained=[fwd_dir, fwd_dir, tmp_path / "back"])
+    with pytest.raises(ValueError, match="bidirectional=True"):
+        TextClassifier(pretrained=[fwd_dir, tmp_path / "back"], bidirectional=False)
+    narrow = rnnkit.TextGenerator(level="word", hidden_size=16, num_layers=1, bptt=16,
+                                  reverse=True)  # fmt: skip
+    narrow.fit(ptb[:20_000], out=tmp_path / "narrow", max_steps=2, batch_size=8, progress=False)
+    with pytest.raises(ValueError, match="differ"):
+        TextClassifier(pretrained=[fwd_dir, tmp_path / "narrow"])
 
 
 class StopAt(L.Callback):

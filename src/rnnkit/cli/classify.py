@@ -60,7 +60,11 @@ def train(
     recurrent_dropout: float = typer.Option(0.0, help="Variational dropout on h fed back."),
     weight_drop: float = typer.Option(0.0, help="DropConnect on the recurrent weights."),
     class_weights: str = typer.Option(None, help="'balanced' for imbalanced classes."),
-    pretrained: Path = typer.Option(None, help="Word-level textgen model dir to start from."),
+    pretrained: list[Path] = typer.Option(
+        None,
+        help="Word-level textgen model dir to start from; twice for a forward and a backward "
+        "(textgen train --reverse) one.",
+    ),
     lr_decay: float = typer.Option(None, help="Discriminative lr factor per layer (2.6)."),
     gradual_unfreeze: bool = typer.Option(False, help="Unfreeze one layer group per epoch."),
     adversarial: float = typer.Option(
@@ -88,6 +92,7 @@ def train(
     if run.continues(out):
         clf = TextClassifier.load(out)
     else:
+        lms = pretrained[0] if pretrained and len(pretrained) == 1 else pretrained or None
         clf = TextClassifier(level=level, lower=lower, split_punct=split_punct,
                              max_length=max_length, min_freq=min_freq, max_vocab=max_vocab,
                              bpe_vocab_size=bpe_vocab_size, cell=cell,
@@ -96,7 +101,7 @@ def train(
                              pooling=pooling, dropout=dropout,
                              embedding_dropout=embedding_dropout,
                              recurrent_dropout=recurrent_dropout, weight_drop=weight_drop,
-                             class_weights=class_weights, pretrained=pretrained,
+                             class_weights=class_weights, pretrained=lms,
                              lr_decay=lr_decay, gradual_unfreeze=gradual_unfreeze,
                              adversarial=adversarial, bucket=bucket)  # fmt: skip
     options = dict(run.options)

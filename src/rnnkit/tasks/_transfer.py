@@ -15,12 +15,18 @@ What is taken from a :class:`~rnnkit.TextGenerator` model directory:
   *backward* LM (``TextGenerator(reverse=True)``, ULMFiT's backward model) goes into the
   backward direction instead, and the forward one keeps its fresh start; it needs a
   bidirectional classifier.
+- **both directions**: given a forward and a backward LM (same cell and sizes), each fills
+  its own direction. Their embeddings differ, so the classifier's embedding is the two side
+  by side (``embedding_size`` = the sum): a word's row is the forward LM's row followed by
+  the backward LM's, and each direction's input weights read their own LM's block (the
+  other block's weights start at 0 and learn from there).
 - the LM's output layer is not used.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +37,21 @@ from .. import io
 _NUMBER = re.compile(r"^[+-]?\d[\d,.:/-]*(s|th|st|nd|rd)?$")
 
 
-def lm_model_options(lm_dir: str | Path) -> dict[str, Any]:
-    """The classifier options that must match the LM at ``lm_dir`` (checked to be a
-    word-level rnnkit text generator)."""
+def _lm_dirs(pretrained: str | Path | Sequence[str | Path]) -> list[str | Path]:
+    if isinstance(pretrained, (str, Path)):
+        return [pretrained]
+    dirs = list(pretrained)
+    if len(dirs) == 1:
+        return dirs
+    if len(dirs) != 2:
+        raise ValueError(
+            f"pretrained takes one language model directory, or two (a forward one and a "
+            f"backward one, textgen train --reverse); got {len(dirs)}"
+        )
+    return dirs
+
+
+def _lm_config(lm_dir: str | Path) -> dict[str, Any]:
     config = io.read_config(lm_dir)
     if config.get("task") != "textgen":
         raise ValueError(
@@ -45,53 +63,103 @@ def lm_model_options(lm_dir: str | Path) -> dict[str, Any]:
             f"pretrained={str(lm_dir)!r} is a {config.get('level')!r}-level language model; "
             "transfer needs a word-level one (rnnkit textgen train --level word ...)"
         )
-    m = config["model"]
-    if m.get("residual"):
+    if config["model"].get("residual"):
         raise ValueError(
             f"pretrained={str(lm_dir)!r} is a residual language model; transfer copies a "
             "plain stack's weights into the classifier's encoder: train the LM without "
             "--residual"
         )
-    return {"cell": m["cell"], "hidden_size": m["hidden_size"], "num_layers": m["num_layers"],
-            "embedding_size": m["embedding_size"] or m["hidden_size"],
-            "layer_norm": m["layer_norm"]}  # fmt: skip
+    return config
+
+
+def lm_model_options(
+    pretrained: str | Path | Sequence[str | Path], bidirectional: bool = True
+) -> dict[str, Any]:
+    """The classifier options that must match the LM(s) at ``pretrained`` (checked to be
+    word-level rnnkit text generators: one, or a forward and a backward one of the same
+    cell and sizes, whose embeddings the classifier's embedding then concatenates)."""
+    dirs = _lm_dirs(pretrained)
+    configs = [_lm_config(d) for d in dirs]
+    if any(c.get("reverse") for c in configs) and not bidirectional:
+        raise ValueError(
+            "a backward (reverse) language model's weights belong to a backward direction: "
+            "use bidirectional=True"
+        )
+    options = []
+    for c in configs:
+        m = c["model"]
+        options.append({"cell": m["cell"], "hidden_size": m["hidden_size"],
+                        "num_layers": m["num_layers"], "layer_norm": m["layer_norm"],
+                        "embedding_size": m["embedding_size"] or m["hidden_size"]})  # fmt: skip
+    if len(configs) == 2:
+        if sorted(bool(c.get("reverse")) for c in configs) != [False, True]:
+            raise ValueError(
+                "two pretrained language models must be one forward and one backward "
+                "(textgen train --reverse), one for each direction of the classifier"
+            )
+        shape = [{k: v for k, v in o.items() if k != "embedding_size"} for o in options]
+        if shape[0] != shape[1]:
+            raise ValueError(
+                f"the forward and backward language models differ: {shape[0]} against "
+                f"{shape[1]}; train both with the same cell, sizes, layers and layer norm"
+            )
+        return {**shape[0], "embedding_size": sum(o["embedding_size"] for o in options)}
+    return options[0]
 
 
 @torch.no_grad()
-def init_from_lm(net: Any, words: list[str], lm_dir: str | Path) -> dict[str, Any]:
-    """Copy the LM's embedding rows (mapped by word) and recurrent weights into ``net``.
+def init_from_lm(
+    net: Any, words: list[str], pretrained: str | Path | Sequence[str | Path]
+) -> dict[str, Any]:
+    """Copy the LM's embedding rows (mapped by word) and recurrent weights into ``net``; with
+    a forward and a backward LM, each fills its own direction and its own block of the
+    embedding's columns (the other direction's input weights on that block start at 0).
 
-    Returns a report: how many of the classifier's words the LM knew.
+    Returns a report: how many of the classifier's words the LM(s) knew.
     """
     from .textgen import TextGenerator
 
-    gen = TextGenerator.load(lm_dir)
-    lm, stoi = gen.model, gen.tokenizer.stoi
-    table = lm.embedding.weight
-    mean = table.mean(0)
-    found = numbers = 0
-    rows = net.embedding.weight
-    for i, word in enumerate(words):
-        j = stoi.get(word)
-        if j is None and "N" in stoi and _NUMBER.match(word):
-            j, numbers = stoi["N"], numbers + 1
-        elif j is not None:
-            found += 1
-        rows[i] = table[j] if j is not None else mean
-    copied = []
-    target = dict(net.rnn.named_parameters())
-    suffix = "_reverse" if gen.reverse else ""  # torch's names for the backward direction
-    if gen.reverse and not net.config.bidirectional:
+    gens = sorted((TextGenerator.load(d) for d in _lm_dirs(pretrained)), key=lambda g: g.reverse)
+    if any(g.reverse for g in gens) and not net.config.bidirectional:
         raise ValueError(
-            f"pretrained={str(lm_dir)!r} is a backward (reverse) language model; its weights "
-            "belong to a backward direction: use bidirectional=True"
+            "a backward (reverse) language model's weights belong to a backward direction: "
+            "use bidirectional=True"
         )
-    for name, p in lm.rnn.named_parameters():
-        if name + suffix not in target or target[name + suffix].shape != p.shape:
-            raise ValueError(f"the LM's {name} {tuple(p.shape)} does not fit the classifier")
-        target[name + suffix].copy_(p)
-        copied.append(name + suffix)
-    return {"pretrained": str(lm_dir), "vocab": len(words), "words_from_lm": found,
-            "numbers_as_N": numbers, "new_words": len(words) - found - numbers,
+    rows, target = net.embedding.weight, dict(net.rnn.named_parameters())
+    known = [True] * len(words)
+    numbers = [False] * len(words)
+    start, copied = 0, []
+    for gen in gens:
+        lm, stoi = gen.model, gen.tokenizer.stoi
+        table = lm.embedding.weight
+        cols = slice(start, start + table.shape[1])
+        mean = table.mean(0)
+        for i, word in enumerate(words):
+            j = stoi.get(word)
+            if j is None and "N" in stoi and _NUMBER.match(word):
+                j, numbers[i] = stoi["N"], True
+            known[i] = known[i] and word in stoi
+            rows[i, cols] = table[j] if j is not None else mean
+        suffix = "_reverse" if gen.reverse else ""  # torch's names for the backward direction
+        for name, p in lm.rnn.named_parameters():
+            t = target.get(name + suffix)
+            if t is not None and name.startswith("weight_ih_l0") and len(gens) > 1:
+                if t.shape == (p.shape[0], rows.shape[1]):  # reads the whole embedding
+                    t.zero_()
+                    t[:, cols] = p
+                    copied.append(name + suffix)
+                    continue
+            if t is None or t.shape != p.shape:
+                raise ValueError(f"the LM's {name} {tuple(p.shape)} does not fit the classifier")
+            t.copy_(p)
+            copied.append(name + suffix)
+        start = cols.stop
+    found = sum(known)
+    n_numbers = sum(n and not k for n, k in zip(numbers, known, strict=True))
+    directions = ["backward" if g.reverse else "forward" for g in gens]
+    dirs = [str(d) for d in _lm_dirs(pretrained)]
+    return {"pretrained": dirs if len(dirs) > 1 else dirs[0], "vocab": len(words),
+            "words_from_lm": found,
+            "numbers_as_N": n_numbers, "new_words": len(words) - found - n_numbers,
             "encoder_weights": len(copied),
-            "direction": "backward" if gen.reverse else "forward"}  # fmt: skip
+            "direction": directions[0] if len(gens) == 1 else "both"}  # fmt: skip

@@ -20,6 +20,7 @@ import math
 import os
 import random
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +152,9 @@ class TextClassifier:
         between_dropout, recurrent_dropout, weight_drop, zoneout, layer_norm: regularizers.
         class_weights: ``None``, ``"balanced"`` (n / (classes * count)) or ``{label: w}``.
         pretrained: a word-level TextGenerator model directory to start from (its cell and
-            sizes replace those given here); ``lr_decay`` and ``gradual_unfreeze`` as above.
+            sizes replace those given here), or two: a forward and a backward
+            (``reverse=True``) one, one for each direction; ``lr_decay`` and
+            ``gradual_unfreeze`` as above.
         adversarial: adversarial training (Miyato et al. 2017): each step adds the loss at
             the text's embeddings pushed uphill by this fraction of their norm (0: off;
             0.02 on SST-2; a step costs about 2.3 plain ones).
@@ -173,7 +176,8 @@ class TextClassifier:
                  input_dropout: float = 0.0, between_dropout: float = 0.0,
                  recurrent_dropout: float = 0.0, weight_drop: float = 0.0, zoneout: float = 0.0,
                  layer_norm: bool = False, attention_size: int = 128,
-                 class_weights: str | dict | None = None, pretrained: str | Path | None = None,
+                 class_weights: str | dict | None = None,
+                 pretrained: str | Path | Sequence[str | Path] | None = None,
                  lr_decay: float | None = None, gradual_unfreeze: bool = False,
                  adversarial: float = 0.0, bucket: int = 0,
                  impl: str = "auto") -> None:  # fmt: skip
@@ -192,7 +196,9 @@ class TextClassifier:
         if pretrained is not None:
             if level != "word":
                 raise ValueError(f"pretrained needs level='word' (a word LM), got {level!r}")
-            self.model_options.update(lm_model_options(pretrained))
+            self.model_options.update(lm_model_options(pretrained, bidirectional))
+            if not isinstance(pretrained, (str, Path)):
+                pretrained = [str(d) for d in pretrained]
         ClassifierConfig(vocab_size=2, num_classes=2, **self.model_options)  # validate now
         TextIds(level, None, lower, split_punct, max_length)
         if lr_decay is not None and not lr_decay >= 1.0:
@@ -437,7 +443,8 @@ class TextClassifier:
             "classes": self.classes, "text": self.text_ids.to_dict(),
             "text_options": self.text_options, "model": model.config.to_dict(),
             "class_weights": list(cw.items()) if isinstance(cw, dict) else cw,
-            "pretrained": None if self.pretrained is None else str(self.pretrained),
+            "pretrained": None if self.pretrained is None
+            else self.pretrained if isinstance(self.pretrained, list) else str(self.pretrained),
             "lr_decay": self.lr_decay, "gradual_unfreeze": self.gradual_unfreeze,
             "adversarial": self.adversarial, "bucket": self.bucket,
             "train": self.train_config.to_dict() if self.train_config else None,
