@@ -35,6 +35,10 @@ import torch
 from .. import io
 
 _NUMBER = re.compile(r"^[+-]?\d[\d,.:/-]*(s|th|st|nd|rd)?$")
+_BACKWARD_NEEDS_BOTH_WAYS = (
+    "a backward (reverse) language model's weights belong to a backward direction: "
+    "use bidirectional=True"
+)
 
 
 def _lm_dirs(pretrained: str | Path | Sequence[str | Path]) -> list[str | Path]:
@@ -81,10 +85,7 @@ def lm_model_options(
     dirs = _lm_dirs(pretrained)
     configs = [_lm_config(d) for d in dirs]
     if any(c.get("reverse") for c in configs) and not bidirectional:
-        raise ValueError(
-            "a backward (reverse) language model's weights belong to a backward direction: "
-            "use bidirectional=True"
-        )
+        raise ValueError(_BACKWARD_NEEDS_BOTH_WAYS)
     options = []
     for c in configs:
         m = c["model"]
@@ -121,10 +122,7 @@ def init_from_lm(
 
     gens = sorted((TextGenerator.load(d) for d in _lm_dirs(pretrained)), key=lambda g: g.reverse)
     if any(g.reverse for g in gens) and not net.config.bidirectional:
-        raise ValueError(
-            "a backward (reverse) language model's weights belong to a backward direction: "
-            "use bidirectional=True"
-        )
+        raise ValueError(_BACKWARD_NEEDS_BOTH_WAYS)
     rows, target = net.embedding.weight, dict(net.rnn.named_parameters())
     known = [True] * len(words)
     numbers = [False] * len(words)
