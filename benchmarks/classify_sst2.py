@@ -132,7 +132,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"TF-IDF 1-2 grams + logistic regression (C={base['C']} on dev): dev "
           f"{base['dev']:.4f}  test {base['test']:.4f}", flush=True)  # fmt: skip
 
-    lms = args.pretrained[0] if args.pretrained and len(args.pretrained) == 1 else args.pretrained
     runs = []
     for seed in args.seeds:
         clf = TextClassifier(
@@ -140,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             num_layers=args.layers, bidirectional=args.bidirectional, pooling=args.pooling,
             dropout=args.dropout, embedding_dropout=args.embedding_dropout,
             input_dropout=args.input_dropout, split_punct=args.split_punct,
-            min_freq=args.min_freq, pretrained=lms, lr_decay=args.lr_decay,
+            min_freq=args.min_freq, pretrained=args.pretrained, lr_decay=args.lr_decay,
             gradual_unfreeze=args.gradual_unfreeze,
             adversarial=args.adversarial,
             bucket=args.bucket,

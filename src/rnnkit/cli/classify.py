@@ -92,7 +92,6 @@ def train(
     if run.continues(out):
         clf = TextClassifier.load(out)
     else:
-        lms = pretrained[0] if pretrained and len(pretrained) == 1 else pretrained or None
         clf = TextClassifier(level=level, lower=lower, split_punct=split_punct,
                              max_length=max_length, min_freq=min_freq, max_vocab=max_vocab,
                              bpe_vocab_size=bpe_vocab_size, cell=cell,
@@ -101,7 +100,7 @@ def train(
                              pooling=pooling, dropout=dropout,
                              embedding_dropout=embedding_dropout,
                              recurrent_dropout=recurrent_dropout, weight_drop=weight_drop,
-                             class_weights=class_weights, pretrained=lms,
+                             class_weights=class_weights, pretrained=pretrained or None,
                              lr_decay=lr_decay, gradual_unfreeze=gradual_unfreeze,
                              adversarial=adversarial, bucket=bucket)  # fmt: skip
     options = dict(run.options)

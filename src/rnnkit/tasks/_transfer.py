@@ -41,13 +41,11 @@ _BACKWARD_NEEDS_BOTH_WAYS = (
 )
 
 
-def _lm_dirs(pretrained: str | Path | Sequence[str | Path]) -> list[str | Path]:
-    if isinstance(pretrained, (str, Path)):
-        return [pretrained]
-    dirs = list(pretrained)
-    if len(dirs) == 1:
-        return dirs
-    if len(dirs) != 2:
+def lm_dirs(pretrained: str | Path | Sequence[str | Path]) -> list[str]:
+    """``pretrained`` as a list of one or two LM directories (checked to be one or two)."""
+    one = isinstance(pretrained, (str, Path))
+    dirs = [str(d) for d in ([pretrained] if one else pretrained)]
+    if len(dirs) not in (1, 2):
         raise ValueError(
             f"pretrained takes one language model directory, or two (a forward one and a "
             f"backward one, textgen train --reverse); got {len(dirs)}"
@@ -82,7 +80,7 @@ def lm_model_options(
     """The classifier options that must match the LM(s) at ``pretrained`` (checked to be
     word-level rnnkit text generators: one, or a forward and a backward one of the same
     cell and sizes, whose embeddings the classifier's embedding then concatenates)."""
-    dirs = _lm_dirs(pretrained)
+    dirs = lm_dirs(pretrained)
     configs = [_lm_config(d) for d in dirs]
     if any(c.get("reverse") for c in configs) and not bidirectional:
         raise ValueError(_BACKWARD_NEEDS_BOTH_WAYS)
@@ -120,7 +118,8 @@ def init_from_lm(
     """
     from .textgen import TextGenerator
 
-    gens = sorted((TextGenerator.load(d) for d in _lm_dirs(pretrained)), key=lambda g: g.reverse)
+    dirs = lm_dirs(pretrained)
+    gens = sorted((TextGenerator.load(d) for d in dirs), key=lambda g: g.reverse)
     if any(g.reverse for g in gens) and not net.config.bidirectional:
         raise ValueError(_BACKWARD_NEEDS_BOTH_WAYS)
     rows, target = net.embedding.weight, dict(net.rnn.named_parameters())
@@ -155,7 +154,6 @@ def init_from_lm(
     found = sum(known)
     n_numbers = sum(n and not k for n, k in zip(numbers, known, strict=True))
     directions = ["backward" if g.reverse else "forward" for g in gens]
-    dirs = [str(d) for d in _lm_dirs(pretrained)]
     return {"pretrained": dirs if len(dirs) > 1 else dirs[0], "vocab": len(words),
             "words_from_lm": found,
             "numbers_as_N": n_numbers, "new_words": len(words) - found - n_numbers,

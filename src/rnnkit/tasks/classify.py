@@ -33,7 +33,7 @@ from ..data.labeled import read_labeled
 from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, finish, fit
 from ..train.module import decay_groups
 from ._classifier import ClassifierConfig, ClassifierNet, TextIds, pad_batch, valid_mask
-from ._transfer import init_from_lm, lm_model_options
+from ._transfer import init_from_lm, lm_dirs, lm_model_options
 
 TASK = "classify"
 
@@ -197,8 +197,8 @@ class TextClassifier:
             if level != "word":
                 raise ValueError(f"pretrained needs level='word' (a word LM), got {level!r}")
             self.model_options.update(lm_model_options(pretrained, bidirectional))
-            if not isinstance(pretrained, (str, Path)):
-                pretrained = [str(d) for d in pretrained]
+            dirs = lm_dirs(pretrained)
+            pretrained = dirs[0] if len(dirs) == 1 else dirs  # as the config stores it
         ClassifierConfig(vocab_size=2, num_classes=2, **self.model_options)  # validate now
         TextIds(level, None, lower, split_punct, max_length)
         if lr_decay is not None and not lr_decay >= 1.0:
@@ -443,8 +443,7 @@ class TextClassifier:
             "classes": self.classes, "text": self.text_ids.to_dict(),
             "text_options": self.text_options, "model": model.config.to_dict(),
             "class_weights": list(cw.items()) if isinstance(cw, dict) else cw,
-            "pretrained": None if self.pretrained is None
-            else self.pretrained if isinstance(self.pretrained, list) else str(self.pretrained),
+            "pretrained": self.pretrained,
             "lr_decay": self.lr_decay, "gradual_unfreeze": self.gradual_unfreeze,
             "adversarial": self.adversarial, "bucket": self.bucket,
             "train": self.train_config.to_dict() if self.train_config else None,

@@ -237,7 +237,6 @@ class TextGenerator:
         pieces = self.stream(prompt, max_new_tokens, temperature, top_k, top_p, seed)
         return prompt + "".join(pieces)
 
-    @torch.no_grad()
     def stream(
         self,
         prompt: str = "",
