@@ -102,7 +102,7 @@ def test_explain_gives_one_normalised_weight_per_token(trained):
     assert e["label"] in (0, 1) and set(e["probabilities"]) == {"0", "1"}
 
 
-@pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention", "concat"])
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_padding_never_changes_a_texts_logits(pooling, cell, close):
     torch.manual_seed(0)
@@ -113,6 +113,22 @@ def test_padding_never_changes_a_texts_logits(pooling, cell, close):
     for i, s in enumerate(seqs):
         alone, _ = net(pad_batch([s]))
         close(batch[i : i + 1], alone, msg=f"text {i}")
+
+
+def test_concat_pooling_is_last_max_and_mean_side_by_side(close):
+    torch.manual_seed(0)
+    cfg = dict(vocab_size=40, num_classes=2, embedding_size=8, hidden_size=6)
+    net = ClassifierNet(ClassifierConfig(**cfg, pooling="concat")).eval()
+    assert net.head.in_features == 3 * 2 * 6
+    ids, lengths = pad_batch([[3, 4, 5], [7, 8, 9, 10, 11], [6]])
+    pooled, weights = net.encode(net.embed(ids), lengths)
+    assert weights is None and pooled.shape == (3, 36)
+    for i, pooling in enumerate(("last", "max", "mean")):
+        one = ClassifierNet(ClassifierConfig(**cfg, pooling=pooling)).eval()
+        one.load_state_dict({k: v for k, v in net.state_dict().items() if not k.startswith("head")},
+                            strict=False)  # fmt: skip
+        part, _ = one.encode(one.embed(ids), lengths)
+        close(pooled[:, 12 * i : 12 * (i + 1)], part, msg=pooling)
 
 
 def test_attention_pooling_explains_with_its_weights(sst):

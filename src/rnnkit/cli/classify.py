@@ -54,7 +54,7 @@ def train(
     hidden_size: int = typer.Option(256, help="Hidden units per direction."),
     num_layers: int = typer.Option(1, help="Stacked layers."),
     bidirectional: bool = typer.Option(True, "--bidirectional/--unidirectional"),
-    pooling: str = typer.Option("max", help="last, mean, max or attention."),
+    pooling: str = typer.Option("max", help="last, mean, max, attention, concat (last+max+mean)."),
     dropout: float = typer.Option(0.5, help="Dropout before the classifier."),
     embedding_dropout: float = typer.Option(0.1, help="Drop whole words from the embedding."),
     recurrent_dropout: float = typer.Option(0.0, help="Variational dropout on h fed back."),

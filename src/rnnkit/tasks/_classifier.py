@@ -9,9 +9,11 @@ Network (``x = (ids (B, T), lengths (B,))`` -> ``logits (B, C)``):
 
 Pools over the valid steps only: ``last`` (the forward direction's state at step ``n``
 and the backward direction's at step 1, i.e. each direction's final state), ``mean``,
-``max``, and ``attention`` (additive self-attention, Yang et al. 2016 without the context
+``max``, ``attention`` (additive self-attention, Yang et al. 2016 without the context
 hierarchy): :math:`a_t = \mathrm{softmax}_t(v^\top \tanh(W_a h_t + b_a))`, :math:`s = \sum_t
-a_t h_t`. Pads are never run through the cell (the layers' ``lengths``) and never pooled.
+a_t h_t`, and ``concat`` (ULMFiT's concat pooling, Howard & Ruder 2018 s3.3: ``last``,
+``max`` and ``mean`` side by side, three times as wide). Pads are never run through the
+cell (the layers' ``lengths``) and never pooled.
 Embedding dropout as in AWD-LSTM (Merity et al. 2017), after Gal & Ghahramani (2016) s4.2.
 """
 
@@ -30,7 +32,7 @@ from ..data import make_tokenizer, tokenizer_from_dict
 from ..nn import GRU, LSTM, RNN
 
 CELLS = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
-POOLINGS = ("last", "mean", "max", "attention")
+POOLINGS = ("last", "mean", "max", "attention", "concat")
 LEVELS = ("word", "bpe")
 # Words (with an apostrophe clitic kept whole: "n't", "don't") or single punctuation marks.
 _TOKEN = re.compile(r"\w+(?:'\w+)*|[^\w\s]")
@@ -94,11 +96,12 @@ class ClassifierNet(nn.Module):
             options["layer_norm"] = True
         self.rnn = CELLS[c.cell](c.embedding_size, c.hidden_size, c.num_layers, **options)
         width = c.hidden_size * (2 if c.bidirectional else 1)
+        pooled = width * (3 if c.pooling == "concat" else 1)
         if c.pooling == "attention":
             self.attn_proj = nn.Linear(width, c.attention_size)
             self.attn_score = nn.Linear(c.attention_size, 1, bias=False)
         self.drop = nn.Dropout(c.dropout)
-        self.head = nn.Linear(width, c.num_classes)
+        self.head = nn.Linear(pooled, c.num_classes)
 
     def embed(self, ids: Tensor) -> Tensor:
         weight = self.embedding.weight
@@ -109,21 +112,29 @@ class ClassifierNet(nn.Module):
         return F.embedding(ids, weight)
 
     def encode(self, emb: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor | None]:
-        """``emb (B, T, E)`` -> pooled ``(B, H*dirs)`` and attention weights ``(B, T)`` or None."""
+        """``emb (B, T, E)`` -> pooled ``(B, H*dirs)`` (``concat``: ``3*H*dirs``) and attention
+        weights ``(B, T)`` or None."""
         out, state = self.rnn(emb, lengths=lengths)  # pads are skipped, outputs there are 0
         mask = valid_mask(lengths, emb.shape[1], emb.device)
         pooling = self.config.pooling
-        if pooling == "last":
-            h = state[0] if isinstance(state, tuple) else state  # (L*dirs, B, H)
-            dirs = 2 if self.config.bidirectional else 1
-            return torch.cat(list(h[-dirs:]), dim=-1), None  # dirs x (B, H) -> (B, H*dirs)
-        if pooling == "mean":
-            return out.sum(1) / lengths.to(out)[:, None], None
-        if pooling == "max":
-            return out.masked_fill(~mask[..., None], float("-inf")).amax(1), None
+        if pooling == "concat":
+            parts = [self._pool(p, out, state, mask, lengths) for p in ("last", "max", "mean")]
+            return torch.cat(parts, dim=-1), None
+        if pooling != "attention":
+            return self._pool(pooling, out, state, mask, lengths), None
         scores = self.attn_score(torch.tanh(self.attn_proj(out))).squeeze(-1)  # (B, T)
         weights = scores.masked_fill(~mask, float("-inf")).softmax(-1)
         return torch.einsum("bt,bth->bh", weights, out), weights
+
+    def _pool(self, pooling: str, out: Tensor, state: Any, mask: Tensor, lengths: Tensor) -> Tensor:
+        """``last``, ``mean`` or ``max`` over the valid steps -> ``(B, H*dirs)``."""
+        if pooling == "last":
+            h = state[0] if isinstance(state, tuple) else state  # (L*dirs, B, H)
+            dirs = 2 if self.config.bidirectional else 1
+            return torch.cat(list(h[-dirs:]), dim=-1)  # dirs x (B, H) -> (B, H*dirs)
+        if pooling == "mean":
+            return out.sum(1) / lengths.to(out)[:, None]
+        return out.masked_fill(~mask[..., None], float("-inf")).amax(1)
 
     def logits(self, emb: Tensor, lengths: Tensor) -> Tensor:
         """Embedded texts ``(B, T, E)`` -> class logits ``(B, C)`` (dropout in training)."""

@@ -3,7 +3,7 @@
 ``TextClassifier`` learns labels of any type (strings, ints) from lists of texts, a
 CSV/TSV/JSONL file, a folder per class, or ``label text`` lines (SST-2's files). The model
 (see :mod:`rnnkit.tasks._classifier`) is embedding -> bidirectional LSTM/GRU/RNN run with
-``lengths`` -> pooling (last, mean, max, attention) -> linear. The vocabulary comes from
+``lengths`` -> pooling (last, mean, max, attention, concat) -> linear. The vocabulary comes from
 the training texts only. The model kept is the one with the best validation accuracy.
 
 Transfer: ``TextClassifier(pretrained=LM_DIR)`` starts the embedding and encoder from a
@@ -147,7 +147,8 @@ class TextClassifier:
         max_length: tokens per text at most (longer ones keep their beginning); stated in
             ``metrics["truncated"]`` when it cuts.
         cell, embedding_size, hidden_size, num_layers, bidirectional: the encoder.
-        pooling: ``"last"``, ``"mean"``, ``"max"`` or ``"attention"``.
+        pooling: ``"last"``, ``"mean"``, ``"max"``, ``"attention"`` or ``"concat"``
+            (ULMFiT's: last, max and mean side by side).
         dropout (before the classifier), embedding_dropout (whole words), input_dropout,
         between_dropout, recurrent_dropout, weight_drop, zoneout, layer_norm: regularizers.
         class_weights: ``None``, ``"balanced"`` (n / (classes * count)) or ``{label: w}``.
