@@ -32,6 +32,14 @@ def _decoding(beam: int, lexicon: Path | None, lm: Path | None, lm_weight: float
     return out
 
 
+def _check_split(data: str, split: str | None) -> None:
+    """A wrong ``--split`` for fsdd is an error before its files are read or downloaded."""
+    if data == "fsdd" and split is not None:
+        from ..data.audio import check_fsdd_split
+
+        check_fsdd_split(split)
+
+
 @app.command()
 @C.train_options(lr=3e-3, lr_help="Peak learning rate.")
 def train(
@@ -72,11 +80,9 @@ def train(
     """Train a recogniser on DATA (its training part for fsdd) and write it to --out."""
     from ..data.audio import read_speech_data
 
-    items = read_speech_data(data)  # bad input fails before the heavy imports
+    _check_split(data, split)  # wrong options fail before fsdd is fetched
     from ..tasks.speech import SpeechRecognizer, fsdd_split
 
-    if data == "fsdd" or split is not None:
-        items = fsdd_split(items, split or "official")[0]
     if run.continues(out):
         rec = SpeechRecognizer.load(out)
     else:
@@ -90,6 +96,9 @@ def train(
                                dynamic_range_db=dynamic_range_db,
                                cepstral_smoothing=cepstral_smoothing,
                                normalize=normalize)  # fmt: skip
+    items = read_speech_data(data)
+    if data == "fsdd" or split is not None:
+        items = fsdd_split(items, split or "official")[0]
     rec.fit(
         items,
         out=out,
@@ -120,6 +129,7 @@ def evaluate(
     """Word and character error rates of MODEL_DIR on DATA (for fsdd: the test part)."""
     from ..data.audio import read_speech_data
 
+    _check_split(data, split)
     items = read_speech_data(data)
     from ..tasks.speech import SpeechRecognizer, fsdd_split
 

@@ -17,6 +17,7 @@ import math
 import os
 import re
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -200,21 +201,30 @@ def fsdd_index(item: Utterance) -> int:
 def fsdd_split(items: list[Utterance], split: str = "official") -> tuple[list, list]:
     """``(train, test)``: ``"official"`` (indices 0-4 are the test set) or ``"speaker:NAME"``
     (NAME's recordings are the test set, the other speakers' the training set)."""
+    check_fsdd_split(split, {u.speaker for u in items})
     if split == "official":
         test = [u for u in items if fsdd_index(u) < 5]
         train = [u for u in items if fsdd_index(u) >= 5]
-    elif split.startswith("speaker:"):
+    else:
         name = split.partition(":")[2]
-        if name not in {u.speaker for u in items}:
-            raise ValueError(
-                f"expected --split speaker:NAME with NAME one of {', '.join(FSDD_SPEAKERS)}, "
-                f"got {name!r}"
-            )
         test = [u for u in items if u.speaker == name]
         train = [u for u in items if u.speaker != name]
-    else:
-        raise ValueError(f"expected split 'official' or 'speaker:NAME', got {split!r}")
     return train, test
+
+
+def check_fsdd_split(split: str, speakers: Iterable[str | None] = FSDD_SPEAKERS) -> None:
+    """Raise a clear ValueError unless ``split`` is ``"official"`` or ``"speaker:NAME"`` with
+    NAME one of ``speakers``; the CLI calls it before it fetches any data."""
+    if split == "official":
+        return
+    if not split.startswith("speaker:"):
+        raise ValueError(f"expected split 'official' or 'speaker:NAME', got {split!r}")
+    name = split.partition(":")[2]
+    if name not in set(speakers):
+        known = sorted(s for s in set(speakers) if s)
+        raise ValueError(
+            f"expected --split speaker:NAME with NAME one of {', '.join(known)}, got {name!r}"
+        )
 
 
 def read_speech_data(source: str | os.PathLike) -> list[Utterance]:
@@ -237,6 +247,7 @@ __all__ = [
     "FSDD_SPEAKERS",
     "Utterance",
     "check_audio",
+    "check_fsdd_split",
     "fsdd_split",
     "fsdd_utterances",
     "normalize_text",
