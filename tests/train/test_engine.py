@@ -69,6 +69,25 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     torch.testing.assert_close(second.carry.h, whole.carry.h, rtol=0, atol=1e-6)
 
 
+class RecordsMode(RecurrentTask):
+    modes: list
+
+    def training_step(self, batch, batch_idx):
+        self.modes.append(all(m.training for m in self.model.modules()))
+        return super().training_step(batch, batch_idx)
+
+
+def test_a_model_left_in_eval_mode_trains_in_training_mode(tmp_path):
+    """Every estimator's load() ends in eval(); a resumed run must still train with dropout."""
+    first = RecurrentTask(_model(), lm_loss, _cfg(max_steps=4), stateful=True)
+    fit(first, _batches(TEXT_IDS), None, tmp_path / "a")
+    for resume, out in ((False, "b"), (True, "a")):
+        task = RecordsMode(_model().eval(), lm_loss, _cfg(max_steps=8), stateful=True)
+        task.modes = []
+        fit(task, _batches(TEXT_IDS), None, tmp_path / out, resume=resume)
+        assert len(task.modes) == (4 if resume else 8) and all(task.modes), resume
+
+
 def test_resume_after_the_last_batch_of_an_epoch_equals_an_uninterrupted_run(tmp_path):
     """Stopped right after an epoch's last batch, before Lightning closed the epoch: on
     resume Lightning asks for the rest of that epoch (nothing), then the next. The loader

@@ -177,6 +177,9 @@ def fit(
         use_distributed_sampler=False,  # each rank gets its own contiguous shard instead
         **val_kw,
     )
+    # A loaded model (every estimator's load() ends in eval()) must train with its dropout:
+    # Lightning keeps the modes it finds, so a --resume would otherwise train in eval mode.
+    task.train()
     trainer.fit(task, train_dataloaders=train, val_dataloaders=val, ckpt_path=ckpt_path)
     if val is not None and task.stopped_reason is None and trainer.global_step > 0:
         _validate_the_end(task, trainer, val, out)
