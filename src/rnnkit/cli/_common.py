@@ -28,6 +28,15 @@ SEED = typer.Option(0, "--seed", help="Random seed.")
 DEVICES = typer.Option("1", "--devices", help="Devices: a count, or 'auto' (Lightning).")
 STRATEGY = typer.Option("auto", "--strategy", help="Lightning strategy, e.g. ddp.")
 ACCELERATOR = typer.Option("auto", "--accelerator", help="cpu, gpu or auto.")
+CONTEXT = "typer_context"  # the train command's parameter that receives typer's Context
+# A train command's own options that name its data, not its model: a --resume may repeat
+# them (it trains on the same data); every other own option builds the model.
+DATA_OPTIONS = frozenset({
+    "data", "out", "val", "val_fraction", "encoding", "early_stopping", "time_col", "target",
+    "id_col", "covariate", "future_covariate", "fill", "text_col", "label_col", "fmt", "src",
+    "tgt", "valid_src", "valid_tgt", "src_col", "tgt_col", "src_lang", "tgt_lang", "split",
+    "connected",
+})  # fmt: skip
 RESUME = typer.Option(False, "--resume", help="Continue the run saved in --out/last.ckpt.")
 PROGRESS = typer.Option(True, "--progress/--no-progress", help="Show a progress bar.")
 VAL_EVERY = typer.Option(None, "--val-every", help="Validate every N steps (default: per epoch).")
@@ -106,11 +115,21 @@ class Run:
     options: dict[str, Any]  # TrainConfig fields: fit(..., **run.options)
     callbacks: list
     resume: bool
+    given: frozenset[str] = frozenset()  # the command's own options given on its line
 
     def continues(self, out: Path) -> bool:
         """``--resume`` with a model directory already at ``out``: load it and continue
-        instead of building a new estimator from the command line's options."""
-        return self.resume and (Path(out) / "config.json").is_file()
+        instead of building a new estimator from the command line's options (a note names
+        the model options given, which the saved model's own replace)."""
+        if not (self.resume and (Path(out) / "config.json").is_file()):
+            return False
+        ignored = sorted(self.given - DATA_OPTIONS)
+        if ignored and self.main:
+            names = ", ".join("--" + n.replace("_", "-") for n in ignored)
+            typer.echo(f"rnnkit: note: --resume continues the model saved in {out} with its own "
+                       f"options; not applied: {names} (train anew to change them)",
+                       err=True)  # fmt: skip
+        return True
 
     @property
     def main(self) -> bool:
@@ -161,15 +180,20 @@ def train_options(
         @functools.wraps(fn)
         def command(**values: Any) -> Any:
             mine = {n: values.pop(n) for n in shared}
+            ctx = values.pop(CONTEXT, None)  # typer passes it: which options the line gave
+            given = frozenset(n for n in values if ctx is not None and getattr(
+                ctx.get_parameter_source(n), "name", None) == "COMMANDLINE")  # fmt: skip
             run = Run(
                 callbacks=callbacks(mine.pop("monitor_gradients"), values["out"]),
                 resume=bool(mine.pop("resume", False)),
                 options=_trainer_options(**mine),
+                given=given,
             )
             return fn(**values, run=run)
 
-        command.__signature__ = inspect.Signature(own + added)  # type: ignore[attr-defined]
-        command.__annotations__ = {p.name: p.annotation for p in own + added}
+        context = inspect.Parameter(CONTEXT, kind, annotation=typer.Context)
+        command.__signature__ = inspect.Signature([context, *own, *added])  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in [context, *own, *added]}
         return command
 
     return decorate

@@ -11,6 +11,7 @@ _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 # Lightning's names; the weights stay float32 in both (autocast), so a saved model is float32.
 # "16-mixed": float16 autocast with the engine's own loss scaling (rnnkit.train.module).
 PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
 
 
 def parse_duration(value: str | float | int | None) -> float | None:
@@ -125,6 +126,21 @@ class TrainConfig:
             )
         if self.schedule not in ("cosine", "constant"):
             raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or \
+                not 0 <= self.seed < 2**32:  # fmt: skip
+            raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got {self.seed!r}")
+        if not self.weight_decay >= 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if self.accelerator not in ACCELERATORS:
+            raise ValueError(f"accelerator must be one of {', '.join(ACCELERATORS)}, got "
+                             f"{self.accelerator!r}")  # fmt: skip
+        d = self.devices
+        ok = (isinstance(d, int) and not isinstance(d, bool) and (d >= 1 or d == -1)) or (
+            isinstance(d, str) and (d == "auto" or re.fullmatch(r"\d+(,\d+)*,?", d) is not None)
+            and d != "0")  # fmt: skip
+        if not ok:
+            raise ValueError(f"devices must be a count >= 1, -1 (all), 'auto' or device ids like "
+                             f"'0,1', got {d!r}")  # fmt: skip
 
     @classmethod
     def from_options(cls, **options: Any) -> TrainConfig:
