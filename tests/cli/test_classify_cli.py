@@ -99,6 +99,7 @@ def test_resume_continues_the_run(model, reviews, tmp_path, capsys):
     assert code == 0, err
     assert json.loads((out / "metrics.json").read_text())["train_steps"] == 45
     assert "best validation accuracy" in stdout
+    assert "not applied: --embedding-size, --hidden-size (train anew" in err  # the saved ones
     assert len(list((out / "logs").glob("version_*"))) == 2  # one log folder per segment
 
 
@@ -109,8 +110,26 @@ def test_mistakes_are_one_line_and_exit_2(model, tmp_path, capsys):
     assert code == 2 and err.count("\n") == 1 and err.startswith("rnnkit: error:")
     assert "mr.txt, line 2" in err and "--encoding cp1252" in err
     code, out, err = cli(capsys, "classify", "eval", str(model), str(bad), "--encoding", "cp1252")
-    assert code == 0, err
-    assert "labels never seen in training" in out  # 0 and 1, not negative/positive
+    assert code == 2 and err.count("\n") == 1  # 0 and 1, not negative/positive: no match
+    assert "none of the evaluation labels is a class of the model" in err
+    code, _, err = cli(capsys, "classify", "predict", str(model), "--file", str(model / "x.csv"))
+    assert code == 2 and "not found" in err
+    table = tmp_path / "t.csv"
+    table.write_text("review\nfine\n")
+    code, _, err = cli(capsys, "classify", "predict", str(model), "--file", str(table))
+    assert code == 2 and "(choose with --text-col)" in err  # predict has no --label-col
+    for option in (["--devices", "0"], ["--accelerator", "tpu"], ["--seed", "-1"]):
+        code, _, err = cli(capsys, "classify", "train", str(bad), "--encoding", "cp1252",
+                           "--out", str(tmp_path / "m"), *option)  # fmt: skip
+        assert code == 2 and err.count("\n") == 1, (option, err)
+        assert option[0].lstrip("-") in err, (option, err)
+    code, _, err = cli(capsys, "classify", "train", "ptb", "--out", str(tmp_path / "m"))
+    assert code == 2 and "not labelled texts; classify reads sst2 or mr" in err
+    code, _, err = cli(capsys, "classify", "eval", str(model), "mr")
+    assert code == 2 and "mr has no dev or test split" in err
+    code, out, err = cli(capsys, "classify", "train", "mr", "--out", str(tmp_path / "mr"),
+                         "--max-steps", "2", *TINY)  # fmt: skip
+    assert code == 0 and "classes ['neg', 'pos']" in out, err  # read as Windows-1252
     code, _, err = cli(capsys, "classify", "train", str(tmp_path / "nope.csv"), "--out",
                        str(tmp_path / "m"))  # fmt: skip
     assert code == 2 and "not found" in err

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnkit.data.labeled import decode_file, read_labeled
+from rnnkit.data.labeled import decode_file, read_labeled, read_mr
 
 
 def test_csv_and_tsv_with_chosen_columns(tmp_path):
@@ -91,3 +91,68 @@ def test_missing_and_empty_inputs_are_clear_errors(tmp_path):
     csv.write_text("text,label\na,1\nb,\n")
     with pytest.raises(ValueError, match="row 3: empty label"):
         read_labeled(csv)
+
+
+def test_a_tsv_has_no_quoting_and_a_lines_label_ends_at_a_tab(tmp_path):
+    tsv = tmp_path / "glue.tsv"
+    rows = ['"unclosed quote starts this one\t1', '"great" , says nobody\t0', "plain\t1"]
+    tsv.write_text("text\tlabel\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    texts, labels = read_labeled(tsv)
+    assert texts == ['"unclosed quote starts this one', '"great" , says nobody', "plain"]
+    assert labels == [1, 0, 1]
+    lines = tmp_path / "tabbed.txt"
+    lines.write_text("0\ta dull film\n1  fine\n", encoding="utf-8")
+    assert read_labeled(lines) == (["a dull film", "fine"], [0, 1])
+
+
+@pytest.mark.parametrize("missing", ["NaN", "NA", "null", "None", "  "])
+def test_a_missing_label_is_an_error_naming_its_row(tmp_path, missing):
+    csv = tmp_path / "x.csv"
+    csv.write_text(f"text,label\na,1\nb,0\nc,{missing}\nd,1\n")
+    with pytest.raises(ValueError, match=r"x.csv, row 4: (missing|empty) label"):
+        read_labeled(csv)
+    jl = tmp_path / "x.jsonl"
+    jl.write_text('{"text": "a", "label": 1}\n{"text": "b", "label": NaN}\n')
+    with pytest.raises(ValueError, match=r"x.jsonl, line 2: the label is nan"):
+        read_labeled(jl)
+
+
+def test_non_string_jsonl_texts_are_errors_not_their_repr(tmp_path):
+    jl = tmp_path / "x.jsonl"
+    for bad in ("null", '{"a": 1}', "[1, 2]", "true"):
+        jl.write_text(f'{{"text": "fine", "label": 1}}\n{{"text": {bad}, "label": 0}}\n')
+        with pytest.raises(ValueError, match=r"x.jsonl, line 2: expected a string in 'text'"):
+            read_labeled(jl)
+    jl.write_text('{"text": 42, "label": 1}\n')
+    assert read_labeled(jl) == (["42"], [1])
+
+
+def test_binary_and_compressed_files_are_errors(tmp_path):
+    import gzip
+
+    blob = tmp_path / "data.bin"
+    blob.write_bytes(b"1 \x00\x01\x02\x03\n0 \x00\x00\n")
+    with pytest.raises(ValueError, match=r"data.bin: looks binary"):
+        read_labeled(blob)
+    gz = tmp_path / "train.txt.gz"
+    gz.write_bytes(gzip.compress(b"1 fine\n0 dull\n"))
+    for encoding in ("utf-8", "latin-1"):
+        with pytest.raises(ValueError, match="gzip-compressed"):
+            read_labeled(gz, encoding=encoding)
+    bad = tmp_path / "x.txt"
+    bad.write_bytes("1 caf\u00e9\n".encode("utf-16"))  # not cp1252 either: its NULs say so
+    with pytest.raises(ValueError, match=r"looks like UTF-16 text.*--encoding utf-16"):
+        read_labeled(bad, encoding="cp1252")
+    undecodable = tmp_path / "y.txt"
+    undecodable.write_bytes(b"1 \x81 fine\n")  # 0x81 is undefined in cp1252
+    with pytest.raises(ValueError, match=r"not valid cp1252.*check the file's encoding"):
+        read_labeled(undecodable, encoding="cp1252")
+
+
+def test_read_mr_labels_the_two_files():
+    root = os.environ.get("RNNKIT_DATA_DIR")
+    if not root or not (Path(root) / "mr" / "rt-polarity.pos").is_file():
+        pytest.skip("needs RNNKIT_DATA_DIR with mr/rt-polarity.pos")
+    texts, labels = read_mr()
+    assert len(texts) == 10662 and labels.count("pos") == labels.count("neg") == 5331
+    assert all(t.strip() for t in texts) and texts[0] != texts[5331]

@@ -129,6 +129,21 @@ def test_bpe_round_trip_is_exact(bpe, text):
     assert bpe.decode(bpe.encode(text)) == text
 
 
+def test_bpe_pieces_read_as_text_and_split_characters_as_bytes(bpe):
+    from tokenizers import pre_tokenizers
+
+    from rnnkit.data.tokenize import _byte_level_bytes
+
+    alphabet = _byte_level_bytes()  # our copy of the byte-level mapping is tokenizers' own
+    assert sorted(alphabet) == sorted(pre_tokenizers.ByteLevel.alphabet())
+    assert sorted(alphabet.values()) == list(range(256))
+    for i in bpe.encode("a  b"):
+        assert bpe.piece(i) == bpe.decode([i])  # whole characters: the same text
+    ids = bpe.encode("\u00e9")  # é, never in SAMPLE: two byte tokens
+    assert [bpe.piece(i) for i in ids] == ["<0xC3>", "<0xA9>"]
+    assert "".join(bpe.piece(i) for i in bpe.encode("\u4e2d")) == "<0xE4><0xB8><0xAD>"
+
+
 def test_bpe_vocab_and_json(bpe):
     assert bpe.vocab_size == 300
     assert len(bpe.encode(SAMPLE)) < 0.7 * len(SAMPLE.encode())  # merges were learned

@@ -371,6 +371,74 @@ def test_mistakes_are_clear_errors(tmp_path):
         TextClassifier(pretrained=tmp_path)
 
 
+SYNTH = ["a fine film", "a dull film", "fine and warm", "dull and slow"] * 10
+SYNTH_Y = [1, 0, 1, 0] * 10
+
+
+def test_a_two_layer_lm_fills_its_own_directions_block_of_the_upper_layer(tmp_path):
+    from rnnkit.tasks._transfer import init_from_lm, lm_model_options
+
+    text = " ".join(SYNTH) * 5
+    for reverse in (False, True):
+        gen = rnnkit.TextGenerator(level="word", hidden_size=8, embedding_size=6, num_layers=2,
+                                   bptt=8, reverse=reverse)  # fmt: skip
+        gen.fit(text, out=tmp_path / str(reverse), max_steps=2, batch_size=4, progress=False)
+        words = ["<eos>", "<unk>", "fine", "film", "unknown"]
+        net = ClassifierNet(
+            ClassifierConfig(len(words), 2, **lm_model_options(tmp_path / str(reverse)))
+        )
+        init_from_lm(net, words, tmp_path / str(reverse))
+        rnn, lm = dict(net.rnn.named_parameters()), dict(gen.model.rnn.named_parameters())
+        tail = "_reverse" if reverse else ""
+        own, other = (slice(8, 16), slice(0, 8)) if reverse else (slice(0, 8), slice(8, 16))
+        assert rnn["weight_ih_l1" + tail].shape == (32, 16)  # reads both directions
+        assert torch.equal(rnn["weight_ih_l1" + tail][:, own], lm["weight_ih_l1"])
+        assert not rnn["weight_ih_l1" + tail][:, other].any()
+        for name in ("weight_ih_l0", "weight_hh_l0", "weight_hh_l1", "bias_ih_l1"):
+            assert torch.equal(rnn[name + tail], lm[name]), name
+    clf = TextClassifier(pretrained=tmp_path / "False")  # the whole estimator takes it too
+    clf.fit(SYNTH, SYNTH_Y, max_steps=2, val_fraction=0, **FAST)
+    assert clf.metrics["transfer"]["encoder_weights"] == len(lm)
+
+
+def test_a_held_out_part_keeps_every_class_in_training():
+    from rnnkit.tasks.classify import _stratified_holdout
+
+    labels = ["A"] * 27 + ["B"] * 3 + ["C"]
+    held = _stratified_holdout(labels, 0.1, seed=0)
+    assert sorted(labels[i] for i in held) == ["A", "A", "A", "B"]  # C has one text: kept
+    assert _stratified_holdout(labels, 0.1, seed=0) == held != _stratified_holdout(labels, 0.1, 1)
+    clf = TextClassifier(embedding_size=8, hidden_size=8)
+    clf.fit(["x y"] * 29 + ["z"], ["A"] * 29 + ["B"], max_steps=1, **FAST)
+    assert clf.classes == ["A", "B"]
+
+
+def test_labels_and_texts_that_cannot_train_are_clear_errors(trained):
+    tiny = {"embedding_size": 8, "hidden_size": 8}
+    with pytest.raises(ValueError, match=r"training label 1: the label is nan"):
+        TextClassifier(**tiny).fit(["a", "b", "c"], [1, float("nan"), 0], max_steps=1)
+    with pytest.raises(ValueError, match="training texts are all empty"):
+        TextClassifier(**tiny).fit(["", " "] * 12, [0, 1] * 12, max_steps=1, **FAST)
+    with pytest.raises(ValueError, match="none of the validation labels is a class"):
+        TextClassifier(**tiny).fit(SYNTH, SYNTH_Y, SYNTH[:4], ["neg", "pos"] * 2, max_steps=1,
+                                   **FAST)  # fmt: skip
+    clf, _ = trained
+    with pytest.raises(ValueError, match=r"none of the evaluation labels.*'0'.*\[0, 1\]"):
+        clf.evaluate(["a film", "a mess"], ["0", "1"])
+    for bad in ({0: -1.0}, {0: 0, 1: 0.0}, {0: float("nan")}, {0: "2"}):
+        with pytest.raises(ValueError, match="class_weights must be finite numbers >= 0"):
+            TextClassifier(class_weights=bad)
+
+
+def test_weight_decay_defaults_to_the_clis_and_bpe_bytes_read_as_bytes():
+    clf = TextClassifier(embedding_size=8, hidden_size=8, level="bpe", bpe_vocab_size=300)
+    clf.fit(SYNTH, SYNTH_Y, max_steps=1, **FAST)
+    assert clf.train_config.weight_decay == 0.01
+    tokens = clf.explain("fine café")["tokens"]
+    assert tokens[-1] == "<eos>" and "\ufffd" not in "".join(tokens)
+    assert tokens.count("<0xC3>") == 1 and "<0xA9>" in tokens  # é, a character never seen
+
+
 def test_with_a_weight_average_the_kept_model_is_the_one_validated(sst, tmp_path):
     (texts, labels), (dev, dev_y), _ = sst
     clf = TextClassifier(**SMALL, split_punct=False)

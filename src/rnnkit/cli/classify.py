@@ -20,20 +20,30 @@ FORMAT = typer.Option("auto", "--format", help="auto, csv, tsv, jsonl, lines, fo
 
 
 def _read(data: str, split: str, text_col, label_col, fmt: str, encoding: str):
-    """A registered dataset's split (sst2: train/dev/test) or a user's file/folder."""
+    """A registered dataset's split (sst2: train/dev/test; mr: all of it, for training) or a
+    user's file/folder."""
     from ..data import dataset_path, is_registered
-    from ..data.labeled import read_labeled
+    from ..data.labeled import read_labeled, read_mr
 
-    if not Path(data).exists() and is_registered(data):
-        return read_labeled(dataset_path(data, split), fmt="lines", encoding=encoding)
-    return read_labeled(data, text_col, label_col, fmt, encoding)
+    if Path(data).exists() or not is_registered(data):
+        return read_labeled(data, text_col, label_col, fmt, encoding)
+    if data == "mr":
+        if split != "train":
+            raise ValueError("mr has no dev or test split (its users cross-validate); evaluate "
+                             "on a file of held-out sentences instead")  # fmt: skip
+        return read_mr("cp1252" if encoding.lower().replace("-", "") == "utf8" else encoding)
+    if data != "sst2":
+        raise ValueError(f"{data} is a registered dataset but not labelled texts; classify "
+                         "reads sst2 or mr by name, or a file or folder of your own")  # fmt: skip
+    return read_labeled(dataset_path(data, split), fmt="lines", encoding=encoding)
 
 
 @app.command()
 @C.train_options(weight_decay=0.01)
 def train(
     data: str = typer.Argument(
-        ..., help="CSV/TSV/JSONL file, 'label text' lines (SST-2), a folder per class, or sst2."
+        ...,
+        help="CSV/TSV/JSONL file, 'label text' lines (SST-2), a folder per class, sst2 or mr.",
     ),
     out: Path = C.OUT,
     text_col: str = TEXT_COL,
@@ -85,7 +95,7 @@ def train(
     val_data = (None, None)
     if val is not None:
         val_data = _read(val, "dev", text_col, label_col, fmt, encoding)
-    elif not Path(data).exists():  # a registered dataset: its own dev split
+    elif not Path(data).exists() and data != "mr":  # a registered dataset: its own dev split
         val_data = _read(data, "dev", text_col, label_col, fmt, encoding)
     from ..tasks.classify import TextClassifier  # after the data: bad input fails fast
 

@@ -3,32 +3,41 @@
 Formats (``fmt="auto"`` picks by what ``source`` is):
 
 - ``csv`` / ``tsv`` (``.csv``, ``.tsv``, ``.tab``): a header row; ``text_col`` and
-  ``label_col`` name the columns (defaults ``text`` and ``label``);
+  ``label_col`` name the columns (defaults ``text`` and ``label``). A TSV has no quoting
+  (as GLUE's files): a ``"`` is a character of the text. A missing label (an empty cell,
+  or pandas' missing-value words ``NaN``, ``NA``, ``null``, ...) is an error naming the row;
 - ``jsonl`` (``.jsonl``, ``.ndjson``): one JSON object per line with those keys;
 - ``lines`` (any other file): ``LABEL TEXT`` per line, the label being the first
-  whitespace-separated field: the SST-2 ``stsa.binary.*`` files of Kim (2014);
+  whitespace-separated field (a space or a tab): the SST-2 ``stsa.binary.*`` files of
+  Kim (2014);
 - ``folder``: one sub-folder per class, each holding ``*.txt`` files of one text each
   (the aclImdb layout); the sub-folder's name is the label.
 
 Labels keep their type: integers stay ``int`` (``"1"`` in a ``lines`` file becomes ``1``),
-other values are strings. Bytes that are not valid in ``encoding`` raise ``ValueError``
-naming the file, the line and the byte, with the fix (``--encoding cp1252``: MR ships
-Windows-1252).
+other values are strings; a NaN or infinite label is an error. Bytes that are not valid in
+``encoding`` raise ``ValueError`` naming the file, the line and the byte, with the fix
+(``--encoding cp1252``: MR ships Windows-1252); a binary file (NUL bytes, or gzip) is an
+error too, not texts of control characters. :func:`read_mr` reads the MR polarity data.
 """
 
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
 
-from .text import csv_delimiter
+from .text import check_not_binary, csv_delimiter
 
 FORMATS = ("auto", "csv", "tsv", "jsonl", "lines", "folder")
 _BY_SUFFIX = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+# What pandas reads as missing by default; with keep_default_na=False they stay strings.
+_MISSING = {"", "NaN", "nan", "NAN", "-NaN", "-nan", "NA", "N/A", "n/a", "#N/A", "#NA", "<NA>",
+            "NULL", "null", "None", "1.#IND", "1.#QNAN", "-1.#IND", "-1.#QNAN"}  # fmt: skip
 
 
 def decode_file(path: str | os.PathLike, encoding: str = "utf-8") -> str:
@@ -51,26 +60,34 @@ def decode_file(path: str | os.PathLike, encoding: str = "utf-8") -> str:
         ) from None
     if codec == "utf-8" and data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
+    if data.startswith(b"\x1f\x8b"):
+        raise ValueError(f"{path}: a gzip-compressed file, not text; decompress it first")
+    check_not_binary(data, encoding, str(path))
     try:
         text = data.decode(codec)
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
         bad = data[e.start : e.end]
+        fix = ("pass the file's encoding, e.g. --encoding cp1252 (encoding='cp1252' in Python)"
+               if codec == "utf-8" else "check the file's encoding (--encoding)")  # fmt: skip
         raise ValueError(
-            f"{path}, line {line}, column {column}: not valid {encoding} ({e.reason}: {bad!r}); "
-            f"pass the file's encoding, e.g. --encoding cp1252 (encoding='cp1252' in Python)"
+            f"{path}, line {line}, column {column}: not valid {encoding} ({e.reason}: "
+            f"{bad!r}); {fix}"
         ) from None
     return text.replace("\r\n", "\n")
 
 
-def _label(value: Any, where: str) -> Any:
+def as_label(value: Any, where: str) -> Any:
     """A label as plain JSON-able Python: int, str (bool and float are allowed as they are)."""
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         value = value.item()  # numpy / pandas scalars
     if isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{where}: the label is {value!r}, not a class; every text needs "
+                             "a label (drop the rows without one)")  # fmt: skip
         return int(value) if value.is_integer() else value
     raise ValueError(f"{where}: expected a label that is a string or a number, got {value!r}")
 
@@ -131,9 +148,9 @@ def _read_lines(path: Path, encoding: str, labeled: bool) -> tuple[list[str], li
     for line in lines:
         if not line.strip():
             continue  # blank lines separate nothing here
-        label, _, text = line.strip().partition(" ")
+        label, *rest = line.split(None, 1)  # a space or a tab after the label
         labels.append(_lines_label(label))
-        texts.append(text.strip())
+        texts.append(rest[0].strip() if rest else "")  # a label alone: an empty text
     return texts, labels
 
 
@@ -144,7 +161,8 @@ def _read_table(path: Path, fmt: str, text_col: str, label_col: str, encoding: s
     text = decode_file(path, encoding)
     sep = "\t" if fmt == "tsv" else csv_delimiter(text.partition("\n")[0])
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, keep_default_na=False,
+        quoting = csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL
+        frame = pd.read_csv(io.StringIO(text), sep=sep, keep_default_na=False, quoting=quoting,
                             dtype={text_col: str})  # fmt: skip
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise ValueError(f"{path}: not a valid {fmt.upper()} file ({e})") from None
@@ -153,17 +171,19 @@ def _read_table(path: Path, fmt: str, text_col: str, label_col: str, encoding: s
     if missing:
         raise ValueError(
             f"{path}: no column {missing[0]!r}; its columns are {list(map(str, frame.columns))} "
-            "(choose with --text-col / --label-col)"
+            f"(choose with {'--text-col / --label-col' if labeled else '--text-col'})"
         )
     texts = [str(t) for t in frame[text_col].tolist()]
     if not labeled:
         return texts, []
-    labels = [_label(v, f"{path}, row {i + 2}") for i, v in enumerate(frame[label_col].tolist())]
-    empty = next((i for i, v in enumerate(labels) if v == ""), None)
+    raw = frame[label_col].tolist()
+    empty = next((i for i, v in enumerate(raw) if isinstance(v, str) and v.strip() in _MISSING),
+                 None)  # fmt: skip
     if empty is not None:
-        raise ValueError(f"{path}, row {empty + 2}: empty label in column {label_col!r}; "
-                         "every row needs a label")  # fmt: skip
-    return texts, labels
+        what = "empty label" if not raw[empty].strip() else f"missing label ({raw[empty]!r})"
+        raise ValueError(f"{path}, row {empty + 2}: {what} in column {label_col!r}; "
+                         "every row needs a label (drop the rows without one)")  # fmt: skip
+    return texts, [as_label(v, f"{path}, row {i + 2}") for i, v in enumerate(raw)]
 
 
 def _read_jsonl(path: Path, text_col: str, label_col: str, encoding: str,
@@ -182,9 +202,13 @@ def _read_jsonl(path: Path, text_col: str, label_col: str, encoding: str,
                 f"{path}, line {i}: expected an object with keys {text_col!r} and "
                 f"{label_col!r}, got {keys} (choose with --text-col / --label-col)"
             )
-        texts.append("" if row[text_col] is None else str(row[text_col]))
+        value = row[text_col]
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise ValueError(f"{path}, line {i}: expected a string in {text_col!r}, got "
+                             f"{value!r}")  # fmt: skip
+        texts.append(str(value))
         if labeled:
-            labels.append(_label(row[label_col], f"{path}, line {i}"))
+            labels.append(as_label(row[label_col], f"{path}, line {i}"))
     return texts, labels
 
 
@@ -204,4 +228,20 @@ def _read_folder(folder: Path, encoding: str) -> tuple[list[str], list[Any]]:
     return texts, labels
 
 
-__all__ = ["FORMATS", "decode_file", "read_labeled"]
+def read_mr(encoding: str = "cp1252") -> tuple[list[str], list[str]]:
+    """The MR movie-review sentences (Pang & Lee 2005; the registered dataset ``mr``):
+    5,331 labelled ``"pos"`` then 5,331 ``"neg"``. They ship in Windows-1252 and without a
+    split (the literature cross-validates)."""
+    from .registry import dataset_path
+
+    texts, labels = [], []
+    for name in ("pos", "neg"):
+        lines = decode_file(dataset_path("mr", f"rt-polarity.{name}"), encoding).split("\n")
+        for line in lines:
+            if line.strip():
+                texts.append(line.strip())
+                labels.append(name)
+    return texts, labels
+
+
+__all__ = ["FORMATS", "as_label", "decode_file", "read_labeled", "read_mr"]

@@ -84,17 +84,10 @@ _WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
               (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))  # fmt: skip
 
 
-def decode_bytes(data: bytes, encoding: str = "utf-8", where: str = "<bytes>") -> str:
-    """Decode ``data`` with the checks of ``read_text``; ``where`` names it in errors."""
-    if not data:
-        raise ValueError(f"{where}: file is empty; expected some text")
-    try:
-        codec = codecs.lookup(encoding).name
-    except LookupError:
-        raise ValueError(
-            f"expected a known encoding (e.g. utf-8, latin-1, cp1252), got {encoding!r}"
-        ) from None
-    wide = codec.startswith(("utf-16", "utf-32"))  # their text is full of NUL bytes
+def check_not_binary(data: bytes, encoding: str, where: str) -> None:
+    """Raise a clear ValueError when ``data`` looks binary (NUL bytes near its start, which
+    only UTF-16/32 text has) or is UTF-16/32 text read as another (known) ``encoding``."""
+    wide = codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))  # NULs are their text
     if not wide and b"\0" in data[:_SNIFF]:
         for bom, name in _WIDE_BOMS:  # Windows "Unicode" text: UTF-16 with a byte-order mark
             if data.startswith(bom):
@@ -106,6 +99,19 @@ def decode_bytes(data: bytes, encoding: str = "utf-8", where: str = "<bytes>") -
             f"{where}: looks binary (NUL bytes in the first {_SNIFF // 1024} KiB); expected a "
             f"text file"
         )
+
+
+def decode_bytes(data: bytes, encoding: str = "utf-8", where: str = "<bytes>") -> str:
+    """Decode ``data`` with the checks of ``read_text``; ``where`` names it in errors."""
+    if not data:
+        raise ValueError(f"{where}: file is empty; expected some text")
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError:
+        raise ValueError(
+            f"expected a known encoding (e.g. utf-8, latin-1, cp1252), got {encoding!r}"
+        ) from None
+    check_not_binary(data, encoding, where)
     skip = len(codecs.BOM_UTF8) if codec == "utf-8" and data.startswith(codecs.BOM_UTF8) else 0
     try:
         text = data[skip:].decode(codec)

@@ -8,6 +8,7 @@ All three answer the same small interface (``encode``, ``decode``, ``vocab_size`
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -256,6 +257,18 @@ class BPETokenizer:
             raise ValueError(f"expected token ids in [0, {self.vocab_size}), got {bad}")
         return self.tokenizer.decode(ids, skip_special_tokens=False)
 
+    def piece(self, i: int) -> str:
+        """Token ``i`` as readable text: its bytes decoded as UTF-8, each byte of a
+        character that the token holds only part of written ``<0xNN>`` (decoding the token
+        alone would print U+FFFD for it)."""
+        token = self.tokenizer.id_to_token(int(i)) or ""
+        byte_of = _byte_level_bytes()
+        if not token or any(c not in byte_of for c in token):
+            return token  # not a byte-level piece (a special token)
+        text = bytes(byte_of[c] for c in token).decode("utf-8", errors="surrogateescape")
+        return "".join(f"<0x{ord(c) - 0xDC00:02X}>" if 0xDC80 <= ord(c) <= 0xDCFF else c
+                       for c in text)  # fmt: skip
+
     def to_dict(self) -> dict[str, Any]:
         return {"type": "bpe", "tokenizer": self.tokenizer.to_str()}
 
@@ -270,6 +283,16 @@ class BPETokenizer:
             raise ValueError(
                 f"expected a serialized `tokenizers` tokenizer, got one it cannot read: {e}"
             ) from e
+
+
+@functools.cache
+def _byte_level_bytes() -> dict[str, int]:
+    """The byte each character of the byte-level alphabet stands for (GPT-2's mapping, which
+    ``tokenizers``' ByteLevel uses): the printable Latin-1 bytes stand for themselves, the
+    other 68 bytes, in order, for the code points from 256 up."""
+    printable = [*range(0x21, 0x7F), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
+    others = [b for b in range(256) if b not in printable]
+    return {chr(b): b for b in printable} | {chr(256 + k): b for k, b in enumerate(others)}
 
 
 _TYPES: dict[str, Any] = {"char": CharTokenizer, "word": WordTokenizer, "bpe": BPETokenizer}

@@ -231,11 +231,13 @@ class TextIds:
         return [*ids[: self.max_length - 1], self.end_id], truncated
 
     def tokens(self, text: str) -> list[str]:
-        """The token strings of one text as the model sees them (for ``explain``)."""
+        """The token strings of one text as the model sees them (for ``explain``), ending
+        in ``<eos>``. A BPE piece is shown as its text, a byte of a character split across
+        pieces as ``<0xNN>`` (a character that training never saw is such bytes)."""
         ids, _ = self.encode(text)
         if self.level == "word":
             return [self.tokenizer.words[i] for i in ids]
-        return [self.tokenizer.decode([i]) for i in ids[:-1]] + ["<end>"]
+        return [self.tokenizer.piece(i) for i in ids[:-1]] + ["<eos>"]
 
     def to_dict(self) -> dict[str, Any]:
         return {"level": self.level, "lower": self.lower, "split_punct": self.split_punct,

@@ -14,7 +14,9 @@ What is taken from a :class:`~rnnkit.TextGenerator` model directory:
   ``bidirectional=False`` for the pure ULMFiT encoder (the LM's direction only). A
   *backward* LM (``TextGenerator(reverse=True)``, ULMFiT's backward model) goes into the
   backward direction instead, and the forward one keeps its fresh start; it needs a
-  bidirectional classifier.
+  bidirectional classifier. In a bidirectional stack of several layers each upper layer
+  reads both directions' outputs (twice the LM's width): the LM's input weights fill the
+  columns that read its own direction's outputs, and the others start at 0.
 - **both directions**: given a forward and a backward LM (same cell and sizes), each fills
   its own direction. Their embeddings differ, so the classifier's embedding is the two side
   by side (``embedding_size`` = the sum): a word's row is the forward LM's row followed by
@@ -35,6 +37,7 @@ import torch
 from .. import io
 
 _NUMBER = re.compile(r"^[+-]?\d[\d,.:/-]*(s|th|st|nd|rd)?$")
+_INPUT_WEIGHTS = re.compile(r"weight_ih_l(\d+)$")
 _BACKWARD_NEEDS_BOTH_WAYS = (
     "a backward (reverse) language model's weights belong to a backward direction: "
     "use bidirectional=True"
@@ -140,15 +143,14 @@ def init_from_lm(
         suffix = "_reverse" if gen.reverse else ""  # torch's names for the backward direction
         for name, p in lm.rnn.named_parameters():
             t = target.get(name + suffix)
-            if t is not None and name.startswith("weight_ih_l0") and len(gens) > 1:
-                if t.shape == (p.shape[0], rows.shape[1]):  # reads the whole embedding
-                    t.zero_()
-                    t[:, cols] = p
-                    copied.append(name + suffix)
-                    continue
-            if t is None or t.shape != p.shape:
+            block = _input_block(name, p, t, cols, gen.reverse)
+            if block is not None:  # the t's columns that read what the LM's layer read
+                t.zero_()
+                t[:, block] = p
+            elif t is not None and t.shape == p.shape:
+                t.copy_(p)
+            else:
                 raise ValueError(f"the LM's {name} {tuple(p.shape)} does not fit the classifier")
-            t.copy_(p)
             copied.append(name + suffix)
         start = cols.stop
     found = sum(known)
@@ -159,3 +161,20 @@ def init_from_lm(
             "numbers_as_N": n_numbers, "new_words": len(words) - found - n_numbers,
             "encoder_weights": len(copied),
             "direction": directions[0] if len(gens) == 1 else "both"}  # fmt: skip
+
+
+def _input_block(name: str, p: torch.Tensor, t: torch.Tensor | None, cols: slice,
+                 reverse: bool) -> slice | None:  # fmt: skip
+    """Where the LM's input weights ``p`` go in the classifier's wider ``t``, or None when
+    they are copied whole (same shape) or do not fit. Layer 0 reads the embedding, whose
+    columns ``cols`` are this LM's; an upper layer of a bidirectional stack reads the
+    forward outputs then the backward ones, and the LM's layer read its own direction's."""
+    m = _INPUT_WEIGHTS.match(name)
+    if m is None or t is None or t.shape == p.shape or t.shape[0] != p.shape[0]:
+        return None
+    if m.group(1) == "0":
+        return cols if cols.stop - cols.start == p.shape[1] else None
+    h = p.shape[1]
+    if t.shape[1] != 2 * h:
+        return None
+    return slice(h, 2 * h) if reverse else slice(0, h)

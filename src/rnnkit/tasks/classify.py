@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import io
-from ..data.labeled import read_labeled
+from ..data.labeled import as_label, read_labeled
 from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, finish, fit
 from ..train.module import decay_groups
 from ._classifier import ClassifierConfig, ClassifierNet, TextIds, pad_batch, valid_mask
@@ -208,6 +208,13 @@ class TextClassifier:
                 or isinstance(class_weights, dict)):  # fmt: skip
             raise ValueError(f"class_weights must be None, 'balanced' or a dict of label -> "
                              f"weight, got {class_weights!r}")  # fmt: skip
+        if isinstance(class_weights, dict):
+            bad = {k: w for k, w in class_weights.items()
+                   if isinstance(w, bool) or not isinstance(w, (int, float))
+                   or not math.isfinite(w) or w < 0}  # fmt: skip
+            if bad or not any(w > 0 for w in class_weights.values()):
+                raise ValueError(f"class_weights must be finite numbers >= 0, not all 0; got "
+                                 f"{bad or class_weights}")  # fmt: skip
         self.class_weights, self.pretrained = class_weights, pretrained
         self.lr_decay, self.gradual_unfreeze = lr_decay, gradual_unfreeze
         if not (isinstance(adversarial, (int, float)) and 0.0 <= adversarial < 1.0):
@@ -235,7 +242,9 @@ class TextClassifier:
         :func:`rnnkit.data.labeled.read_labeled`). Validation: ``val_texts``/``val_labels``
         (or a file), else a random ``val_fraction`` of the training data. ``train_options``
         are :class:`rnnkit.train.TrainConfig` fields; ``early_stopping`` counts validations
-        without a better validation accuracy. Default: 10 epochs. ``callbacks``: extra
+        without a better validation accuracy. Defaults: 10 epochs, weight decay 0.01 (as
+        ``rnnkit classify train``). A validation part taken from the training data holds
+        ``val_fraction`` of each class (stratified). ``callbacks``: extra
         Lightning callbacks, e.g. :class:`rnnkit.diagnostics.GradientMonitor`.
         ``resume=True`` continues the run saved in ``out/last.ckpt`` (same data and options;
         a loaded classifier keeps its vocabulary), with its best model so far.
@@ -245,14 +254,15 @@ class TextClassifier:
         if val_texts is not None:
             val_texts, val_labels = _texts_and_labels(val_texts, val_labels, "validation", read)
         elif len(texts) >= 20 and val_fraction > 0:
-            order = list(range(len(texts)))
-            random.Random(train_options.get("seed", 0)).shuffle(order)
-            cut = max(1, int(len(texts) * val_fraction))
-            held, kept = order[:cut], order[cut:]
+            held = _stratified_holdout(labels, val_fraction, train_options.get("seed", 0))
+            kept = sorted(set(range(len(texts))) - set(held))
             val_texts, val_labels = [texts[i] for i in held], [labels[i] for i in held]
             texts, labels = [texts[i] for i in kept], [labels[i] for i in kept]
+        if not any(t.strip() for t in texts):
+            raise ValueError("the training texts are all empty; check --text-col (or the file)")
         if not {"max_epochs", "max_steps", "max_time"} & set(train_options):
             train_options = {**train_options, "max_epochs": 10}
+        train_options = {"weight_decay": 0.01, **train_options}  # the CLI's default too
         cfg = TrainConfig.from_options(**train_options)
         patience = cfg.early_stopping  # on validation accuracy, here rather than the loss
         cfg = dataclasses.replace(cfg, early_stopping=None)
@@ -284,13 +294,14 @@ class TextClassifier:
         val = None
         if val_texts:
             known = [i for i, v in enumerate(val_labels) if v in index]
+            if not known:
+                raise ValueError(_no_label_matches("validation", val_labels, self.classes))
             if len(known) < len(val_labels):
                 _warn(f"{len(val_labels) - len(known)} validation labels are not among the "
                       "training labels; they are left out of validation")  # fmt: skip
-            if known:
-                val_ids, _ = self._encode([val_texts[i] for i in known])
-                val_y = torch.tensor([index[val_labels[i]] for i in known])
-                val = FixedBatches(_eval_batches(val_ids, val_y, 256))
+            val_ids, _ = self._encode([val_texts[i] for i in known])
+            val_y = torch.tensor([index[val_labels[i]] for i in known])
+            val = FixedBatches(_eval_batches(val_ids, val_y, 256))
         out_dir = Path(out) if out is not None else _scratch_dir()
         self.train_config = cfg
         trainer = fit(task, train, val, out_dir, resume=resume, callbacks=callbacks)
@@ -371,6 +382,9 @@ class TextClassifier:
         """
         read = {"text_col": text_col, "label_col": label_col, "fmt": fmt, "encoding": encoding}
         texts, labels = _texts_and_labels(texts, labels, "evaluation", read)
+        self._ready()
+        if not any(v in self.classes for v in labels):
+            raise ValueError(_no_label_matches("evaluation", labels, self.classes))
         predicted = self.predict(texts)
         unseen: dict[Any, int] = {}
         for v in labels:
@@ -491,7 +505,7 @@ def _texts_and_labels(texts: Any, labels: Any, what: str, read: dict) -> tuple[l
                          f"for {len(texts)} texts")  # fmt: skip
     if not texts:
         raise ValueError(f"the {what} data is empty")
-    return texts, [_plain_label(v) for v in labels]
+    return texts, [as_label(v, f"{what} label {i}") for i, v in enumerate(labels)]
 
 
 def _as_text_list(texts: Any) -> list[str]:
@@ -504,12 +518,28 @@ def _as_text_list(texts: Any) -> list[str]:
     return texts
 
 
-def _plain_label(v: Any) -> Any:
-    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
-        v = v.item()
-    if isinstance(v, (str, int, float, bool)):
-        return v
-    raise ValueError(f"expected labels that are strings or numbers, got {v!r}")
+def _stratified_holdout(labels: list, fraction: float, seed: int) -> list[int]:
+    """Indices of a validation part holding ``fraction`` of each class (at least one text of
+    every class that has two or more), so that no class leaves training altogether."""
+    rng = random.Random(seed)
+    by_class: dict[Any, list[int]] = {}
+    for i, v in enumerate(labels):
+        by_class.setdefault(v, []).append(i)
+    held: list[int] = []
+    for members in by_class.values():
+        if len(members) >= 2:
+            rng.shuffle(members)
+            held += members[: min(len(members) - 1, max(1, round(len(members) * fraction)))]
+    return sorted(held)
+
+
+def _no_label_matches(what: str, labels: list, classes: list) -> str:
+    seen = sorted({repr(v) for v in labels})[:5]
+    return (
+        f"none of the {what} labels is a class of the model: got {', '.join(seen)}, "
+        f"the classes are {classes}; check --label-col and that the labels are written "
+        "the same way (1 is not '1')"
+    )
 
 
 def _classes(labels: list) -> list:
