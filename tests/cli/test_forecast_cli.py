@@ -7,7 +7,9 @@ keep the suite fast."""
 from __future__ import annotations
 
 import io
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -78,6 +80,7 @@ def test_train_predict_eval_backtest(trained, csvs, tmp_path, capsys):
             "--plot", str(png))  # fmt: skip
     assert r.returncode == 0, r.stderr
     f = pd.read_csv(out_csv, index_col=0, parse_dates=True)
+    assert f.index.name == "date"  # the time column keeps the data's name
     assert list(f.columns) == ["OT", "HUFL", "OT_q0.1", "HUFL_q0.1", "OT_q0.5", "HUFL_q0.5",
                                "OT_q0.9", "HUFL_q0.9"]  # fmt: skip
     last = pd.Timestamp(pd.read_csv(csvs["train"])["date"].iloc[-1])
@@ -105,6 +108,19 @@ def one_line_error(r: subprocess.CompletedProcess, pattern: str) -> None:
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("rnnkit: error: "), r.stderr
     assert pattern in lines[0], lines[0]
+
+
+def test_a_negative_start_and_a_resume_with_new_model_options(trained, csvs, tmp_path, capsys):
+    r = main(capsys, "forecast", "backtest", str(trained), str(csvs["test"]), "--start", "-100")
+    one_line_error(r, "start is a row number from 0")
+    out = tmp_path / "m"
+    shutil.copytree(trained, out)
+    r = main(capsys, "forecast", "train", str(csvs["train"]), "--time-col", "date", "--target",
+             "OT", "--target", "HUFL", "--out", str(out), "--max-steps", "41", "--horizon", "12",
+             "--resume", "--no-progress")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "not applied: --horizon (train anew to change them)" in r.stderr
+    assert json.loads((out / "config.json").read_text())["model"]["horizon"] == 24
 
 
 def test_predict_with_different_columns_is_one_line(trained, csvs, tmp_path, capsys):

@@ -242,3 +242,31 @@ def test_empty_and_binary_files_are_not_readable_csv(tmp_path):
     for name in ("empty.csv", "binary.csv"):
         with pytest.raises(ValueError, match="not a readable CSV file"):
             read_table(tmp_path / name)
+
+
+@pytest.mark.parametrize("freq,season", [("W", 52), ("W-WED", 52), ("QS", 4), ("QE-DEC", 4),
+                                         ("ME", 12), ("YS", 1), ("2h", 12)])  # fmt: skip
+def test_anchored_frequencies_keep_their_season(freq, season):
+    assert default_season(freq) == season
+
+
+def test_a_column_named_twice_or_in_two_roles_is_a_clear_error():
+    df = frame(20)
+    with pytest.raises(ValueError, match=r"target column 'y0' is named twice"):
+        to_series(df, targets=["y0", "y0"])
+    with pytest.raises(ValueError, match=r"covariate column 'y1' is named twice"):
+        to_series(df, targets=["y0"], covariates=["y1", "y1"])
+    with pytest.raises(ValueError, match=r"'date' is the time column; it cannot also be a target"):
+        to_series(df, time_col="date", targets=["date"])
+    with pytest.raises(ValueError, match=r"'date' is the time column; it cannot also be a covar"):
+        to_series(df, targets=["y0"], covariates=["date"])  # the time column found by name
+    with pytest.raises(ValueError, match=r"'date' is the time column; the id column must be"):
+        to_series(df, time_col="date", id_col="date")
+
+
+def test_mixed_utc_offsets_read_as_utc_with_a_note():
+    stamps = ["2021-03-28 00:00:00+01:00", "2021-03-28 01:00:00+01:00",
+              "2021-03-28 03:00:00+02:00", "2021-03-28 04:00:00+02:00"]  # fmt: skip
+    s = to_series(pd.DataFrame({"time": stamps, "y": [1.0, 2.0, 3.0, 4.0]}))
+    assert s.freq == "h" and str(s.time[0]) == "2021-03-27 23:00:00"
+    assert any("mixes UTC offsets" in n for n in s.notes)

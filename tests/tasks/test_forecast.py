@@ -117,7 +117,7 @@ def test_predict_frame_must_have_the_training_columns(segment_model, etth1):
         fc.predict(etth1.drop(columns=["OT"]))
     with pytest.raises(ValueError, match=r"unexpected \['extra'\]"):
         fc.predict(etth1.assign(extra=1.0))
-    with pytest.raises(ValueError, match=r"has 50 rows, shorter than lookback \+ horizon"):
+    with pytest.raises(ValueError, match=r"has 50 rows, shorter than the lookback, 96;"):
         fc.predict(etth1.iloc[:50])
     daily = etth1.iloc[:400].assign(date=pd.date_range("2016-07-01", periods=400, freq="D"))
     with pytest.raises(ValueError, match=r"has a D time step, but the model was trained on h"):
@@ -350,3 +350,63 @@ def test_long_format_plot_and_datetime_index(tmp_path):
     fc.fit(long, id_col="id", max_steps=3, **FAST)
     assert list(fc.predict(long).columns) == ["day", "id", "v", "v_q0.1", "v_q0.5", "v_q0.9"]
     assert fc.plot(long, tmp_path / "long.png").is_file()
+
+
+def _stores(n: int = 120, ids=("a", "b", "c")) -> pd.DataFrame:
+    t = pd.date_range("2021-01-01", periods=n, freq="D")
+    wave = np.sin(np.arange(n) / 3)
+    return pd.concat([pd.DataFrame({"day": t, "store": s, "sales": 10 * k + wave})
+                      for k, s in enumerate(ids, 1)], ignore_index=True)  # fmt: skip
+
+
+def test_long_format_reads_new_data_by_id_whatever_the_row_order(tmp_path):
+    long = _stores()
+    fc = Forecaster(lookback=14, horizon=7, architecture="direct", hidden_size=8)
+    fc.fit(long, id_col="store", max_steps=3, **FAST)
+    shuffled = long.sample(frac=1.0, random_state=0).sort_values("store", ascending=False)
+    assert list(pd.unique(shuffled["store"])) == ["c", "b", "a"]  # ids first seen reversed
+    pd.testing.assert_frame_equal(fc.predict(shuffled), fc.predict(long))
+    assert fc.evaluate(shuffled)["mse"] == pytest.approx(fc.evaluate(long)["mse"])
+    with pytest.raises(ValueError, match=r"ids \('store'\) differ from training: missing \['b'\]"):
+        fc.predict(long[long["store"] != "b"])
+    renamed = long.replace({"store": {"c": "z"}})
+    with pytest.raises(ValueError, match=r"missing \['c'\], new \['z'\]"):
+        fc.evaluate(renamed)
+
+
+def test_a_business_day_model_reads_a_holiday_season_slice():
+    t = pd.bdate_range("2017-01-02", "2017-12-29")
+    holidays = pd.to_datetime(["2017-11-23", "2017-12-25", "2017-09-04", "2017-07-04"])
+    t = t[~t.isin(holidays)]
+    df = pd.DataFrame({"date": t, "close": 100 + np.sin(np.arange(len(t)) / 4)})
+    fc = Forecaster(lookback=10, horizon=5, architecture="direct", hidden_size=8)
+    fc.fit(df, max_steps=2, **FAST)
+    assert fc.meta["freq"] == "B"
+    recent = df[df["date"] >= "2017-11-20"]  # 2 of its 30 weekdays are holidays: > 5%
+    f = fc.predict(recent)
+    assert f.index.name == "date" and f.index[0] == pd.Timestamp("2018-01-01")
+
+
+def test_a_quantile_head_forecasts_its_median():
+    with pytest.raises(ValueError, match=r"needs the level 0\.5"):
+        Forecaster(head="quantile", quantiles=(0.1, 0.9))
+    cfg = ForecastConfig(n_channels=1, lookback=8, horizon=2, architecture="direct",
+                         head="quantile", quantiles=(0.1, 0.5, 0.9))  # fmt: skip
+    crossed = torch.tensor([[3.0, 1.0, 2.0]])  # unsorted outputs: the median is 2
+    from rnnkit.tasks._forecast_nets import point_of
+
+    assert point_of(crossed, cfg).item() == 2.0
+
+
+def test_a_pandas_series_a_datetime_index_and_the_time_column_interchange():
+    t = pd.date_range("2021-01-01", periods=80, freq="h")
+    series = pd.Series(np.sin(np.arange(80) / 4), index=t, name="load")
+    fc = Forecaster(lookback=12, horizon=4, architecture="direct", hidden_size=8)
+    fc.fit(series, max_steps=2, **FAST)
+    assert list(fc.predict(series).columns) == ["load"]
+    with pytest.raises(ValueError, match=r"missing \['<a DatetimeIndex>'\].*set_index"):
+        fc.predict(series.rename_axis("date").reset_index())
+    fc2 = Forecaster(lookback=12, horizon=4, architecture="direct", hidden_size=8)
+    dated = series.rename_axis("date").reset_index()
+    fc2.fit(dated, max_steps=2, **FAST)
+    pd.testing.assert_frame_equal(fc2.predict(series.to_frame()), fc2.predict(dated))

@@ -174,11 +174,13 @@ def backtest(
 
     fc = Forecaster.load(model_dir)
     first = int(start) if start is not None and start.lstrip("-").isdigit() else start
-    table = fc.backtest(data, start=first, stride=stride)
+    series = fc._series(data, "backtest")  # read (and its notes said) once for both tables
+    table = fc.backtest(series, start=first, stride=stride)
     if output is not None:
         table.to_csv(output, index=False)
         typer.echo(f"{len(table)} origins written to {output}")
     if forecasts is not None:
-        fc.historical_forecasts(data, start=first, stride=stride).to_csv(forecasts, index=False)
+        frame = fc.historical_forecasts(series, start=first, stride=stride)
+        frame.to_csv(forecasts, index=False)
         typer.echo(f"the forecasts from {len(table)} origins written to {forecasts}")
     _print_scores(table.attrs["summary"])

@@ -85,8 +85,10 @@ class Series:
 
 
 # ---------------------------------------------------------------------- reading
-def read_table(source: str | Path | pd.DataFrame, header: bool | None = None) -> pd.DataFrame:
-    """A DataFrame from a CSV path (``.gz`` too) or a DataFrame (copied). ``header=None``
+def read_table(source: str | Path | pd.DataFrame | pd.Series,
+               header: bool | None = None) -> pd.DataFrame:  # fmt: skip
+    """A DataFrame from a CSV path (``.gz`` too), a DataFrame (copied) or a pandas Series (one
+    column, named after it). ``header=None``
     detects a file without a header row (every field of the first line numeric); its columns
     are then named ``"0", "1", ...``. The delimiter is a comma unless the first line has
     semicolons, tabs or bars and no comma outside a number; with one of those, columns whose
@@ -94,6 +96,8 @@ def read_table(source: str | Path | pd.DataFrame, header: bool | None = None) ->
     ``;`` and decimal commas) are read as numbers."""
     if isinstance(source, pd.DataFrame):
         return source.copy()
+    if isinstance(source, pd.Series):  # one series: its name (or "value") is the column
+        return source.to_frame(name=str(source.name) if source.name is not None else "value")
     path = Path(source)
     if not path.is_file():
         raise ValueError(f"{path}: no such file; expected a CSV file or a pandas DataFrame")
@@ -169,6 +173,7 @@ def to_series(
         raise ValueError(f"expected a time column {time_col!r}; the columns are {list(df.columns)}")
     future = list(future_covariates or [])
     covariates = list(covariates or [])
+    _check_roles(time_col, id_col, targets, covariates, future)
     long_info = None
     if id_col is not None:
         df, targets, long_info = _pivot_long(df, time_col, id_col, targets, covariates + future)
@@ -198,7 +203,7 @@ def to_series(
     if time_col is None:
         notes.append("no time column: the row index is the time axis")
     else:
-        time = _parse_time(df[time_col], time_col)
+        time = _parse_time(df[time_col], time_col, notes)
         df = df.drop(columns=[time_col])
         df.index = time
         if not time.is_monotonic_increasing:
@@ -218,6 +223,22 @@ def to_series(
     return Series(values, list(targets), time, freq, cov, covariates, notes, long_info,
                   time_col=time_col, future_covariates=fut,
                   future_covariate_names=future)  # fmt: skip
+
+
+def _check_roles(time_col: str | None, id_col: str | None, targets: list[str] | None,
+                 covariates: list[str], future: list[str]) -> None:  # fmt: skip
+    """A column named twice, or the time or id column named as a target or covariate, is an
+    error here rather than a pandas traceback later."""
+    for what, names in (("target", targets or []), ("covariate", covariates),
+                        ("future covariate", future)):  # fmt: skip
+        twice = sorted({c for c in names if names.count(c) > 1})
+        if twice:
+            raise ValueError(f"{what} column {twice[0]!r} is named twice; name each column once")
+        for role, col in (("time", time_col), ("id", id_col)):
+            if col is not None and col in names:
+                raise ValueError(f"{col!r} is the {role} column; it cannot also be a {what}")
+    if id_col is not None and id_col == time_col:
+        raise ValueError(f"{id_col!r} is the time column; the id column must be another one")
 
 
 def _pivot_long(df, time_col, id_col, targets, covariates):
@@ -252,13 +273,21 @@ def _pivot_long(df, time_col, id_col, targets, covariates):
     return wide, ids, {"id_col": id_col, "ids": ids, "target": target}
 
 
-def _parse_time(col: pd.Series, name: str) -> pd.DatetimeIndex:
+def _parse_time(col: pd.Series, name: str, notes: list[str] | None = None) -> pd.DatetimeIndex:
     if pd.api.types.is_numeric_dtype(col):
         raise ValueError(
             f"time column {name!r} holds numbers, not timestamps; give dates such as "
             "2016-07-01 00:00, or leave the time column out to use the row index"
         )
-    parsed = pd.to_datetime(col, errors="coerce", format="mixed")
+    try:
+        parsed = pd.to_datetime(col, errors="coerce", format="mixed")
+    except ValueError as e:  # offsets that differ: local time across a daylight-saving change
+        if "timezone" not in str(e).lower():
+            raise
+        parsed = pd.to_datetime(col, errors="coerce", format="mixed", utc=True)
+        if notes is not None:
+            notes.append(f"time column {name!r} mixes UTC offsets (a daylight-saving change?): "
+                         "read as UTC")  # fmt: skip
     bad = parsed.isna() & col.notna() | col.isna()
     if bad.any():
         i = int(np.argmax(bad.to_numpy()))
@@ -311,9 +340,18 @@ def infer_frequency(index: pd.DatetimeIndex) -> tuple[str | None, list[str]]:
         full = pd.bdate_range(index[0], index[-1])
         missing = len(full) - len(index)
         if missing <= 0.05 * len(full):
-            return "B", [f"business-day calendar: {missing} weekdays absent (holidays), "
-                         "the forecast continues on business days"]  # fmt: skip
+            return "B", [_holidays_note(missing)]
     return None, []
+
+
+def _holidays_note(missing: int) -> str:
+    return (f"business-day calendar: {missing} weekdays absent (holidays), the forecast "
+            "continues on business days")  # fmt: skip
+
+
+def is_business_days(freq: str | None) -> bool:
+    """Whether ``freq`` is pandas' business day (``"B"``)."""
+    return freq is not None and pd.tseries.frequencies.to_offset(freq) == pd.offsets.BDay()
 
 
 def _regularize(table: pd.DataFrame, freq: str | None, fill: str | None):
@@ -327,6 +365,8 @@ def _regularize(table: pd.DataFrame, freq: str | None, fill: str | None):
         grid = pd.date_range(index[0], index[-1], freq=freq)
         if len(grid) == len(index) and (grid == index).all():
             return table, freq, notes
+        if is_business_days(freq) and index.isin(grid).all():  # a model trained on them
+            return table, freq, [*notes, _holidays_note(len(grid) - len(index))]
     else:
         if len(index) < 2:
             raise ValueError(
@@ -387,9 +427,9 @@ def default_season(freq: str | None) -> int:
     if freq is None:
         return 1
     offset = pd.tseries.frequencies.to_offset(freq)
-    base = getattr(offset, "rule_code", "").upper()
-    if base in _SEASON_BY_UNIT or base.rstrip("-") in _SEASON_BY_UNIT:
-        return _SEASON_BY_UNIT.get(base, 1) if offset.n == 1 else 1
+    base = getattr(offset, "rule_code", "").upper().split("-")[0]  # W-SUN, QS-JAN: W, QS
+    if base in _SEASON_BY_UNIT:
+        return _SEASON_BY_UNIT[base] if offset.n == 1 else 1
     try:
         step = pd.Timedelta(offset)
     except (ValueError, TypeError):
@@ -417,9 +457,10 @@ def window_starts(n_rows: int, lookback: int, horizon: int, first_target: int | 
 
 def check_length(n_rows: int, lookback: int, horizon: int, what: str = "the series") -> None:
     if n_rows < lookback + horizon:
+        need = (f"lookback + horizon = {lookback} + {horizon} = {lookback + horizon}" if horizon
+                else f"the lookback, {lookback}")  # fmt: skip
         raise ValueError(
-            f"{what} has {n_rows} rows, shorter than lookback + horizon = {lookback} + "
-            f"{horizon} = {lookback + horizon}; use a shorter lookback or more data"
+            f"{what} has {n_rows} rows, shorter than {need}; use a shorter lookback or more data"
         )
 
 

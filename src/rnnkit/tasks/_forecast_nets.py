@@ -118,6 +118,9 @@ class ForecastConfig:
         qs = tuple(float(q) for q in self.quantiles)
         if not qs or any(not 0.0 < q < 1.0 for q in qs) or list(qs) != sorted(set(qs)):
             raise ValueError(f"quantiles must be increasing levels in (0, 1), got {self.quantiles}")
+        if self.head == "quantile" and 0.5 not in qs:
+            raise ValueError(f"a quantile head needs the level 0.5 (the median is its point "
+                             f"forecast), got {self.quantiles}; add 0.5")  # fmt: skip
         object.__setattr__(self, "quantiles", qs)
         if self.architecture == "segment" and self.segment_length > self.lookback:
             raise ValueError(
@@ -344,10 +347,10 @@ class ForecastNet(nn.Module):
 # ---------------------------------------------------------------------- heads
 def point_of(params: Tensor, cfg: ForecastConfig) -> Tensor:
     """The point forecast ``(..., )`` from head parameters ``(..., P)``: the value, the
-    quantile nearest the median, or the distribution's location."""
+    median (the 0.5 column of :func:`quantiles_of`, which sorts), or the distribution's
+    location."""
     if cfg.head == "quantile":
-        i = min(range(len(cfg.quantiles)), key=lambda k: abs(cfg.quantiles[k] - 0.5))
-        return params[..., i]
+        return quantiles_of(params, cfg)[..., cfg.quantiles.index(0.5)]
     return params[..., 0]
 
 

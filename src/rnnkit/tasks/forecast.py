@@ -24,6 +24,7 @@ from ..data.series import (
     calendar_features,
     check_length,
     default_season,
+    is_business_days,
     read_table,
     to_series,
     window_starts,
@@ -33,7 +34,7 @@ from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, finish, f
 from ._forecast_nets import ForecastConfig, ForecastNet, make_loss, point_of, quantiles_of
 
 TASK = "forecast"
-Data = str | Path | pd.DataFrame | Series
+Data = str | Path | pd.DataFrame | pd.Series | Series
 
 
 class Forecaster:
@@ -106,21 +107,44 @@ class Forecaster:
             return data
         if self.meta:  # a trained model reads new data the way it read its training data
             table = read_table(data, header=self.meta["header"])
+            time_col = self.meta["time_col"]
+            if isinstance(table.index, pd.DatetimeIndex) and time_col not in (None, "__time__") \
+                    and time_col not in table.columns:  # fmt: skip
+                table = table.reset_index(names=time_col)  # its time as an index, not a column
             self._check_columns(table, what)
             read = {k: self.meta[k] for k in ("time_col", "targets", "id_col", "covariates")}
             read["future_covariates"] = self.meta.get("future_covariates", [])
             read["targets"] = None if self.meta["id_col"] else self.meta["targets"]
             read["targets"] = [self.meta["long_target"]] if self.meta["id_col"] else read["targets"]
-            s = _say_notes(to_series(table, fill=self.meta.get("fill"), **read))
             trained = self.meta.get("freq")
+            # business days: any weekdays absent from new data are its holidays, as in training
+            # (inferring the calendar afresh from a short slice can fail on a holiday season)
+            read["freq"] = trained if is_business_days(trained) else None
+            s = _say_notes(to_series(table, fill=self.meta.get("fill"), **read))
             if trained and s.freq and not _same_step(s.freq, trained):
                 raise ValueError(
                     f"the {what} data has a {s.freq} time step, but the model was trained on "
                     f"{trained} steps; resample it to {trained} (a model forecasts the step it "
                     "learned)"
                 )
-            return s
+            return self._align_ids(s, what) if self.meta["id_col"] else s
         return _say_notes(to_series(read_table(data), **read))
+
+    def _align_ids(self, s: Series, what: str) -> Series:
+        """Long format: the series' columns in the training order of the ids (a model's
+        channels, scaler and channel embedding are by position; the file's order of ids is
+        whatever its rows were), and the same ids, no fewer and no others."""
+        trained, got = list(self.meta["targets"]), list(s.targets)
+        missing = [i for i in trained if i not in got]
+        new = [i for i in got if i not in trained]
+        if missing or new:
+            raise ValueError(
+                f"the {what} data's ids ({self.meta['id_col']!r}) differ from training: missing "
+                f"{missing}, new {new}; the model forecasts the ids it was trained on: {trained}"
+            )
+        order = [got.index(i) for i in trained]
+        return dataclasses.replace(s, values=s.values[:, order], targets=trained,
+                                   long_format={**s.long_format, "ids": trained})  # fmt: skip
 
     def _check_columns(self, table: pd.DataFrame, what: str) -> None:
         cols = [str(c) for c in table.columns]
@@ -130,9 +154,14 @@ class Forecaster:
         missing = [c for c in expected if c not in cols]
         extra = [c for c in cols if c not in expected]
         if missing or extra:
+            hint = ""
+            if "__time__" in missing:
+                hint = "; the model was trained on a frame indexed by time: set_index() its time"
+            missing = ["<a DatetimeIndex>" if c == "__time__" else c for c in missing]
+            expected = ["<a DatetimeIndex>" if c == "__time__" else c for c in expected]
             raise ValueError(
                 f"the {what} columns differ from training: missing {missing}, unexpected "
-                f"{extra}; expected the columns {expected}"
+                f"{extra}; expected the columns {expected}{hint}"
             )
 
     def _arrays(self, s: Series, future: np.ndarray | None = None
@@ -390,6 +419,8 @@ class Forecaster:
             params = model(x)[0]
         cfg = model.config
         index = s_in.future_index(self.horizon)
+        if self.meta.get("time_col") not in (None, "__time__"):
+            index = index.rename(self.meta["time_col"])  # as the data named its time
         frame = pd.DataFrame(self._to_original(point_of(params, cfg)[0].numpy()),
                              index=index, columns=s.targets)  # fmt: skip
         if cfg.head != "point":
@@ -452,6 +483,13 @@ class Forecaster:
             result["interval"] = [cfg.quantiles[0], cfg.quantiles[-1]]
         result["windows"] = len(starts)
         result["season"] = season
+        if season > self.lookback:
+            note = (
+                f"the season ({season}) is longer than the lookback ({self.lookback}): "
+                "seasonal_naive reads the lookback only, so it is the last value here"
+            )
+            result["notes"] = [note]
+            print(f"rnnkit: note: {note}", file=sys.stderr)
         base = {"last_value": last_value(past, self.horizon),
                 "seasonal_naive": seasonal_naive(past, self.horizon, season)}  # fmt: skip
         result["baselines"] = {k: forecast_metrics(b, true, mean, std, scale)
@@ -532,6 +570,8 @@ class Forecaster:
         if start is None:
             return None
         if isinstance(start, (int, np.integer)) and not isinstance(start, bool):
+            if start < 0:
+                raise ValueError(f"start is a row number from 0 (or a timestamp), got {start}")
             return int(start)
         if s.time is None:
             raise ValueError(f"this data has no time column: give start as a row number, "
