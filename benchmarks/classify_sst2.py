@@ -38,6 +38,10 @@ averaged::
     python benchmarks/classify_sst2_ensemble.py --group benchmarks/out/classify_sst2/seed0 \
         pairB/seed10
 
+Session 20 (rule EE, adopted on dev): both classifiers of a pair with ULMFiT's concat
+pooling, ``--pooling concat`` added to each ``classify_sst2.py`` command above (six pairs:
+83.32% +- 0.27; RESULTS.md).
+
 Without it (the defaults above)::
 
     RNNKIT_DATA_DIR=../shared/data python benchmarks/classify_sst2.py --seeds 0 1 2
