@@ -99,7 +99,7 @@ def test_resume_continues_the_run(model, reviews, tmp_path, capsys):
     assert code == 0, err
     assert json.loads((out / "metrics.json").read_text())["train_steps"] == 45
     assert "best validation accuracy" in stdout
-    assert "not applied: --embedding-size, --hidden-size (train anew" in err  # the saved ones
+    assert "--embedding-size, --hidden-size on this command line are not read" in err
     assert len(list((out / "logs").glob("version_*"))) == 2  # one log folder per segment
 
 

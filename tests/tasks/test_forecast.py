@@ -367,7 +367,7 @@ def test_long_format_reads_new_data_by_id_whatever_the_row_order(tmp_path):
     assert list(pd.unique(shuffled["store"])) == ["c", "b", "a"]  # ids first seen reversed
     pd.testing.assert_frame_equal(fc.predict(shuffled), fc.predict(long))
     assert fc.evaluate(shuffled)["mse"] == pytest.approx(fc.evaluate(long)["mse"])
-    with pytest.raises(ValueError, match=r"ids \('store'\) differ from training: missing \['b'\]"):
+    with pytest.raises(ValueError, match=r"ids in 'store' differ from training \(predict"):
         fc.predict(long[long["store"] != "b"])
     renamed = long.replace({"store": {"c": "z"}})
     with pytest.raises(ValueError, match=r"missing \['c'\], new \['z'\]"):
@@ -403,7 +403,10 @@ def test_a_pandas_series_a_datetime_index_and_the_time_column_interchange():
     series = pd.Series(np.sin(np.arange(80) / 4), index=t, name="load")
     fc = Forecaster(lookback=12, horizon=4, architecture="direct", hidden_size=8)
     fc.fit(series, max_steps=2, **FAST)
-    assert list(fc.predict(series).columns) == ["load"]
+    assert list(fc.predict(series).columns) == ["load"] and fc.predict(series).index.name == "time"
+    named = Forecaster(lookback=12, horizon=4, architecture="direct", hidden_size=8)
+    named.fit(series.rename_axis("when"), max_steps=1, **FAST)
+    assert named.predict(series.rename_axis("when")).index.name == "when"  # the index's name
     with pytest.raises(ValueError, match=r"missing \['<a DatetimeIndex>'\].*set_index"):
         fc.predict(series.rename_axis("date").reset_index())
     fc2 = Forecaster(lookback=12, horizon=4, architecture="direct", hidden_size=8)

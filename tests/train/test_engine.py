@@ -88,6 +88,19 @@ def test_a_model_left_in_eval_mode_trains_in_training_mode(tmp_path):
         assert len(task.modes) == (4 if resume else 8) and all(task.modes), resume
 
 
+def test_a_resume_with_nothing_left_to_train_is_a_clear_error(tmp_path):
+    task = RecurrentTask(_model(), lm_loss, _cfg(max_steps=None, max_epochs=1), stateful=True)
+    fit(task, _batches(TEXT_IDS), None, tmp_path)  # one epoch: 47 steps
+    again = RecurrentTask(_model(), lm_loss, _cfg(max_steps=None, max_epochs=1), stateful=True)
+    with pytest.raises(ValueError, match=r"already trained 1 epochs; give a --max-epochs above"):
+        fit(again, _batches(TEXT_IDS), None, tmp_path, resume=True)
+    again = RecurrentTask(_model(), lm_loss, _cfg(max_steps=47), stateful=True)
+    with pytest.raises(ValueError, match=r"already made 47 steps; give a --max-steps above 47"):
+        fit(again, _batches(TEXT_IDS), None, tmp_path, resume=True)
+    more = RecurrentTask(_model(), lm_loss, _cfg(max_steps=50), stateful=True)
+    assert fit(more, _batches(TEXT_IDS), None, tmp_path, resume=True).global_step == 50
+
+
 def test_resume_after_the_last_batch_of_an_epoch_equals_an_uninterrupted_run(tmp_path):
     """Stopped right after an epoch's last batch, before Lightning closed the epoch: on
     resume Lightning asks for the rest of that epoch (nothing), then the next. The loader

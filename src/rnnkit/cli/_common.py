@@ -126,9 +126,9 @@ class Run:
         ignored = sorted(self.given - DATA_OPTIONS)
         if ignored and self.main:
             names = ", ".join("--" + n.replace("_", "-") for n in ignored)
-            typer.echo(f"rnnkit: note: --resume continues the model saved in {out} with its own "
-                       f"options; not applied: {names} (train anew to change them)",
-                       err=True)  # fmt: skip
+            typer.echo(f"rnnkit: note: --resume continues the model saved in {out} with the "
+                       f"options it was saved with; {names} on this command line are not "
+                       "read (train anew to change them)", err=True)  # fmt: skip
         return True
 
     @property

@@ -139,7 +139,7 @@ class Forecaster:
         new = [i for i in got if i not in trained]
         if missing or new:
             raise ValueError(
-                f"the {what} data's ids ({self.meta['id_col']!r}) differ from training: missing "
+                f"the ids in {self.meta['id_col']!r} differ from training ({what}): missing "
                 f"{missing}, new {new}; the model forecasts the ids it was trained on: {trained}"
             )
         order = [got.index(i) for i in trained]
@@ -288,7 +288,11 @@ class Forecaster:
             columns = [c for c in [time_col, *s.targets, *s.covariate_names,
                                    *s.future_covariate_names] if c]  # fmt: skip
         long = s.long_format
+        time_name = time_col  # what outputs call the time: the column, or the index's name
+        if time_col == "__time__" and isinstance(table, pd.DataFrame):
+            time_name = None if table.index.name is None else str(table.index.name)
         return {
+            "time_name": time_name,
             "targets": s.targets, "covariates": s.covariate_names, "time_col": time_col,
             "id_col": read["id_col"], "long_target": long["target"] if long else None,
             "columns": columns, "header": None, "fill": read["fill"], "freq": s.freq,
@@ -419,8 +423,8 @@ class Forecaster:
             params = model(x)[0]
         cfg = model.config
         index = s_in.future_index(self.horizon)
-        if self.meta.get("time_col") not in (None, "__time__"):
-            index = index.rename(self.meta["time_col"])  # as the data named its time
+        if s.time is not None:
+            index = index.rename(self._time_name())  # as the data named its time
         frame = pd.DataFrame(self._to_original(point_of(params, cfg)[0].numpy()),
                              index=index, columns=s.targets)  # fmt: skip
         if cfg.head != "point":
@@ -430,6 +434,13 @@ class Forecaster:
                     frame[f"{t}_q{level:g}"] = q[:, k, j]
         return frame
 
+    def _time_name(self) -> str:
+        """The name outputs give the time axis: the data's time column, or the name of the
+        DatetimeIndex it came in (``"time"`` when that had none)."""
+        col = self.meta.get("time_col")
+        name = self.meta.get("time_name", None if col == "__time__" else col)
+        return name or "time"
+
     def _to_original_q(self, q: np.ndarray) -> np.ndarray:
         """``(..., C, Q)`` quantiles back to the original scale."""
         return q * np.asarray(self.meta["std"])[:, None] + np.asarray(self.meta["mean"])[:, None]
@@ -438,7 +449,7 @@ class Forecaster:
         m = self.meta
         rows = []
         for i in ids:
-            part = pd.DataFrame({m["time_col"]: frame.index, m["id_col"]: i,
+            part = pd.DataFrame({self._time_name(): frame.index, m["id_col"]: i,
                                  m["long_target"]: frame[i].to_numpy()})  # fmt: skip
             if cfg.head != "point":
                 for level in cfg.quantiles:
@@ -533,8 +544,7 @@ class Forecaster:
         pred, q = self._forecasts_at(s, starts)  # (N, H, C), (N, H, C, Q) or None
         rows = (starts + self.lookback)[:, None] + np.arange(self.horizon)  # (N, H)
         when = s.time[rows.ravel()] if s.time is not None else s.start_index + rows.ravel()
-        time_name = self.meta.get("time_col") if s.time is not None else "row"
-        time_name = "time" if time_name in (None, "__time__") else time_name
+        time_name = self._time_name() if s.time is not None else "row"
         base = {"origin": np.repeat([self._origin(s, int(r)) for r in rows[:, 0]], self.horizon),
                 time_name: np.asarray(when),
                 "step": np.tile(np.arange(1, self.horizon + 1), len(starts))}  # fmt: skip

@@ -106,6 +106,19 @@ def _loggers(out: Path) -> list:
     return loggers
 
 
+def _check_more_to_train(ckpt_path: Path, cfg: Any) -> None:
+    """A resumed run whose step or epoch limit it has already reached would train nothing
+    (max_steps) or stop in a Lightning traceback (max_epochs): say so instead."""
+    saved = torch.load(ckpt_path, map_location="cpu", weights_only=False, mmap=True)
+    step, epoch = int(saved.get("global_step", 0)), int(saved.get("epoch", 0))
+    if cfg.max_steps is not None and step >= cfg.max_steps:
+        raise ValueError(f"--resume: the saved run already made {step} steps; give a "
+                         f"--max-steps above {step} to train further")  # fmt: skip
+    if cfg.max_epochs is not None and epoch >= cfg.max_epochs:
+        raise ValueError(f"--resume: the saved run already trained {epoch} epochs; give a "
+                         f"--max-epochs above {epoch} to train further")  # fmt: skip
+
+
 def best_checkpoint(out: str | Path) -> Path:
     """Where a run in ``out`` keeps its weights with the best validation loss."""
     return Path(out) / "checkpoints" / "best.ckpt"
@@ -130,6 +143,7 @@ def fit(
         ckpt_path = out / "last.ckpt"
         if not ckpt_path.is_file():
             raise ValueError(f"--resume: no {ckpt_path} to resume from; train without --resume")
+        _check_more_to_train(ckpt_path, cfg)
     else:
         # A new run in an old directory: an earlier run's best checkpoint must not be taken
         # for this run's (finish() restores it, and a run stopped by max_time before its
