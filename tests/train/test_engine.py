@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -417,3 +418,20 @@ def test_a_plain_run_resumed_with_an_average_rolls_back_to_its_older_snapshots(t
     restored = [older[0]["model"][n.removeprefix("model.")] for n, _ in second.named_parameters()]
     for a, r in zip(older[0]["average"], restored):  # the average restarts from those weights
         torch.testing.assert_close(a, r, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    "option,good,bad",
+    [
+        ("seed", [0, np.int64(7), 2**32 - 1], [-1, 2**32, 1.5, True]),
+        ("devices", [1, -1, "auto", "2", "0,1", [0, 1], np.int64(2)], [0, "0", -2, [], ["a"]]),
+        ("accelerator", ["auto", "cpu", "gpu", "cuda", "mps"], ["tpu", "CPU"]),
+        ("weight_decay", [0.0, 0.1], [-0.01, float("nan")]),
+    ],
+)
+def test_trainer_options_are_checked_before_lightning_sees_them(option, good, bad):
+    for value in good:
+        TrainConfig(max_steps=1, **{option: value})
+    for value in bad:
+        with pytest.raises(ValueError, match=rf"^{option} must be"):
+            TrainConfig(max_steps=1, **{option: value})

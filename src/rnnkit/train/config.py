@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -126,7 +127,7 @@ class TrainConfig:
             )
         if self.schedule not in ("cosine", "constant"):
             raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or \
+        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or \
                 not 0 <= self.seed < 2**32:  # fmt: skip
             raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got {self.seed!r}")
         if not self.weight_decay >= 0:
@@ -135,9 +136,12 @@ class TrainConfig:
             raise ValueError(f"accelerator must be one of {', '.join(ACCELERATORS)}, got "
                              f"{self.accelerator!r}")  # fmt: skip
         d = self.devices
-        ok = (isinstance(d, int) and not isinstance(d, bool) and (d >= 1 or d == -1)) or (
+        whole = isinstance(d, numbers.Integral) and not isinstance(d, bool)
+        ok = (whole and (d >= 1 or d == -1)) or (
             isinstance(d, str) and (d == "auto" or re.fullmatch(r"\d+(,\d+)*,?", d) is not None)
-            and d != "0")  # fmt: skip
+            and d != "0") or (  # a list of device ids, as Lightning takes it
+            isinstance(d, (list, tuple)) and len(d) > 0
+            and all(isinstance(i, numbers.Integral) and i >= 0 for i in d))  # fmt: skip
         if not ok:
             raise ValueError(f"devices must be a count >= 1, -1 (all), 'auto' or device ids like "
                              f"'0,1', got {d!r}")  # fmt: skip
