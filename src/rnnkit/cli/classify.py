@@ -91,11 +91,13 @@ def train(
     run: C.Run = None,
 ) -> None:
     """Train a classifier on DATA and write it to --out."""
+    from ..data import get_dataset
+
     texts, labels = _read(data, "train", text_col, label_col, fmt, encoding)
     val_data = (None, None)
     if val is not None:
         val_data = _read(val, "dev", text_col, label_col, fmt, encoding)
-    elif not Path(data).exists() and data != "mr":  # a registered dataset: its own dev split
+    elif not Path(data).exists() and "dev" in get_dataset(data).splits:  # sst2: its own dev
         val_data = _read(data, "dev", text_col, label_col, fmt, encoding)
     from ..tasks.classify import TextClassifier  # after the data: bad input fails fast
 

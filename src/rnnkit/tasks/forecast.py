@@ -114,8 +114,8 @@ class Forecaster:
             self._check_columns(table, what)
             read = {k: self.meta[k] for k in ("time_col", "targets", "id_col", "covariates")}
             read["future_covariates"] = self.meta.get("future_covariates", [])
-            read["targets"] = None if self.meta["id_col"] else self.meta["targets"]
-            read["targets"] = [self.meta["long_target"]] if self.meta["id_col"] else read["targets"]
+            long = bool(self.meta["id_col"])  # long format: one target column, pivoted
+            read["targets"] = [self.meta["long_target"]] if long else self.meta["targets"]
             trained = self.meta.get("freq")
             # business days: any weekdays absent from new data are its holidays, as in training
             # (inferring the calendar afresh from a short slice can fail on a holiday season)
