@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 from .. import io
 from ..data.labeled import as_label, read_labeled
-from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, finish, fit
+from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, finish, fit, run_folder
 from ..train.module import decay_groups
 from ._classifier import ClassifierConfig, ClassifierNet, TextIds, pad_batch, valid_mask
 from ._transfer import init_from_lm, lm_dirs, lm_model_options
@@ -302,11 +302,11 @@ class TextClassifier:
             val_ids, _ = self._encode([val_texts[i] for i in known])
             val_y = torch.tensor([index[val_labels[i]] for i in known])
             val = FixedBatches(_eval_batches(val_ids, val_y, 256))
-        out_dir = Path(out) if out is not None else _scratch_dir()
         self.train_config = cfg
-        trainer = fit(task, train, val, out_dir, resume=resume, callbacks=callbacks)
-        # the best state by validation *accuracy* is in memory, not best.ckpt (best loss)
-        self.metrics = finish(task, trainer, out_dir, restore_best=False)
+        with run_folder(out, "classify", resume) as out_dir:
+            trainer = fit(task, train, val, out_dir, resume=resume, callbacks=callbacks)
+            # the best state by validation *accuracy* is in memory, not best.ckpt (best loss)
+            self.metrics = finish(task, trainer, out_dir, restore_best=False)
         if task.best_state is not None and task.stopped_reason is None:
             self.model.load_state_dict(task.best_state)
         for p in self.model.parameters():
@@ -325,7 +325,7 @@ class TextClassifier:
             _warn(f"{truncated} training texts were longer than max_length="
                   f"{opts['max_length']} tokens and were cut to their beginning")  # fmt: skip
         if out is not None and trainer.global_rank == 0:
-            self.save(out_dir)
+            self.save(out)
         return self
 
     def _encode(self, texts: list[str]) -> tuple[list[list[int]], int]:
@@ -596,12 +596,6 @@ def _eval_batches(ids: list[list[int]], y: torch.Tensor, batch_size: int) -> lis
 
 def _warn(message: str) -> None:
     print(f"rnnkit: warning: {message}", file=sys.stderr, flush=True)
-
-
-def _scratch_dir() -> Path:
-    import tempfile
-
-    return Path(tempfile.mkdtemp(prefix="rnnkit-classify-"))
 
 
 __all__ = ["TextClassifier"]

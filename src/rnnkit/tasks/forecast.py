@@ -30,7 +30,7 @@ from ..data.series import (
     window_starts,
 )
 from ..metrics.forecast import coverage, forecast_metrics, last_value, mase_scale, seasonal_naive
-from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, finish, fit
+from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, finish, fit, run_folder
 from ._forecast_nets import ForecastConfig, ForecastNet, make_loss, point_of, quantiles_of
 
 TASK = "forecast"
@@ -267,11 +267,11 @@ class Forecaster:
                     self._windows(arrays, starts[i : i + 256]) for i in range(0, len(starts), 256)
                 )
             )
-        out_dir = Path(out) if out is not None else _scratch_dir()
-        trainer = fit(task, train, val_batches, out_dir, resume=resume, callbacks=callbacks)
-        self.metrics = finish(task, trainer, out_dir, restore_best=val_batches is not None)
+        with run_folder(out, "forecast", resume) as out_dir:
+            trainer = fit(task, train, val_batches, out_dir, resume=resume, callbacks=callbacks)
+            self.metrics = finish(task, trainer, out_dir, restore_best=val_batches is not None)
         if out is not None and trainer.global_rank == 0:
-            self.save(out_dir)
+            self.save(out)
         return self
 
     def _fit_meta(self, s: Series, table: Any, read: dict[str, Any]) -> dict[str, Any]:
@@ -660,12 +660,6 @@ def _mean_std(a: np.ndarray | None) -> tuple[list[float], list[float]]:
         return [], []
     std = a.std(axis=0)
     return a.mean(axis=0).tolist(), np.where(std > 1e-12, std, 1.0).tolist()
-
-
-def _scratch_dir() -> Path:
-    import tempfile
-
-    return Path(tempfile.mkdtemp(prefix="rnnkit-forecast-"))
 
 
 __all__ = ["Forecaster"]

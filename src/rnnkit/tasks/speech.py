@@ -309,7 +309,7 @@ class SpeechRecognizer:
                 return [(x, self._encode(t)) for x, (_, t, _) in zip(feats, triples)]
 
         # Lightning: imported lazily
-        from ..train import FixedBatches, RecurrentTask, TrainConfig, finish, fit
+        from ..train import FixedBatches, RecurrentTask, TrainConfig, finish, fit, run_folder
 
         cfg = TrainConfig.from_options(**train_options)
         if not self.vocab or not resume:
@@ -350,12 +350,12 @@ class SpeechRecognizer:
                                     strings, connected)  # fmt: skip
         val_batches = FixedBatches(_collate(val_set[i : i + cfg.batch_size])
                                    for i in range(0, len(val_set), cfg.batch_size))  # fmt: skip
-        out_dir = Path(out) if out is not None else _scratch_dir()
-        trainer = fit(task, batches, val_batches, out_dir, resume=resume, callbacks=callbacks)
-        self.metrics = finish(task, trainer, out_dir)
+        with run_folder(out, "speech", resume) as out_dir:
+            trainer = fit(task, batches, val_batches, out_dir, resume=resume, callbacks=callbacks)
+            self.metrics = finish(task, trainer, out_dir)
         self.metrics["train_utterances"] = len(train_set)
         if out is not None and trainer.global_rank == 0:
-            self.save(out_dir)
+            self.save(out)
         return self
 
     def _items(self, data: Any, split: str | None, part: int) -> list:
@@ -665,12 +665,6 @@ def _check_speeds(speeds: Sequence[float] | None) -> list[float] | None:
     if not all(0.5 <= s <= 2.0 for s in out):
         raise ValueError(f"speed_perturb factors must lie in [0.5, 2], got {out}")
     return out
-
-
-def _scratch_dir() -> Path:
-    import tempfile
-
-    return Path(tempfile.mkdtemp(prefix="rnnkit-speech-"))
 
 
 __all__ = ["SpeechRecognizer", "SpeechStream", "fsdd_split"]

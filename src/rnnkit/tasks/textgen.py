@@ -31,7 +31,7 @@ from ..data import (
     tokenizer_from_dict,
 )
 from ..sampling import sample_next
-from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, finish, fit
+from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, finish, fit, run_folder
 from ._lm import LanguageModel, LMConfig, lm_loss
 
 TASK = "textgen"
@@ -165,11 +165,11 @@ class TextGenerator:
         if val_ids is not None and val_ids.numel() > 2:
             val_bs = max(1, min(cfg.batch_size, (val_ids.numel() - 1) // (2 * self.bptt)))
             val = FixedBatches(StreamWindows(batchify(val_ids, val_bs), self.bptt))
-        out_dir = Path(out) if out is not None else _scratch_dir()
-        trainer = fit(task, train, val, out_dir, resume=resume, callbacks=callbacks)
-        self.metrics = finish(task, trainer, out_dir, restore_best=val is not None)
+        with run_folder(out, "textgen", resume) as out_dir:
+            trainer = fit(task, train, val, out_dir, resume=resume, callbacks=callbacks)
+            self.metrics = finish(task, trainer, out_dir, restore_best=val is not None)
         if out is not None and trainer.global_rank == 0:
-            self.save(out_dir)
+            self.save(out)
         return self
 
     def _encode(self, text: str, what: str, unknown_ok: bool = False) -> torch.Tensor:
@@ -360,12 +360,6 @@ def _stream_batches(ids: torch.Tensor, batch_size: int, bptt: int, stateful: boo
         return len(StreamWindows(streams(rank, world), bptt))
 
     return Batches(make_epoch, length)
-
-
-def _scratch_dir() -> Path:
-    import tempfile
-
-    return Path(tempfile.mkdtemp(prefix="rnnkit-textgen-"))
 
 
 __all__ = ["TextGenerator"]

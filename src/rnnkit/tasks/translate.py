@@ -25,7 +25,7 @@ import torch
 from .. import io
 from ..data.parallel import Pair, split_by_source, without_empty
 from ..data.subword import build_sentence_tokenizer, sentence_tokenizer_from_dict
-from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, finish, fit
+from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, finish, fit, run_folder
 from ._search import beam_search, greedy
 from ._seq2seq import Seq2Seq, Seq2SeqConfig, make_batch, make_loss
 
@@ -142,15 +142,16 @@ class Translator:
         if val:
             vs, vt = self._encode_pairs(val)
             val_batches = FixedBatches(_sorted_batches(vs, vt, cfg.batch_size))
-        out_dir = Path(out) if out is not None else _scratch_dir()
-        trainer = fit(task, batches, val_batches, out_dir, resume=resume, callbacks=callbacks)
-        self.metrics = finish(task, trainer, out_dir, restore_best=keep_best and bool(val_batches))
+        with run_folder(out, "translate", resume) as out_dir:
+            trainer = fit(task, batches, val_batches, out_dir, resume=resume, callbacks=callbacks)
+            restore = keep_best and bool(val_batches)
+            self.metrics = finish(task, trainer, out_dir, restore_best=restore)
         self.metrics.update(train_pairs=len(keep), dropped_long_pairs=len(train) - len(keep),
                             dropped_empty_pairs=empty)  # fmt: skip
         if task.history:
             self.metrics["best_val_perplexity"] = math.exp(min(self.metrics["best_val_loss"], 700))
         if out is not None and trainer.global_rank == 0:
-            self.save(out_dir)
+            self.save(out)
         return self
 
     def _build_tokenizers(self, pairs: list[Pair]) -> None:
@@ -354,12 +355,6 @@ def _pair_batches(src: list[list[int]], tgt: list[list[int]], batch_size: int, s
         return len(range(rank, n_batches, world))
 
     return Batches(make_epoch, length)
-
-
-def _scratch_dir() -> Path:
-    import tempfile
-
-    return Path(tempfile.mkdtemp(prefix="rnnkit-translate-"))
 
 
 __all__ = ["AttentionMap", "Translator"]

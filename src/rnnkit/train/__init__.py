@@ -7,6 +7,7 @@ from .config import TrainConfig as TrainConfig
 from .config import parse_duration as parse_duration
 from .fit import finish as finish
 from .fit import fit as fit
+from .fit import run_folder as run_folder
 from .guard import DivergenceGuard as DivergenceGuard
 from .module import RecurrentTask as RecurrentTask
 from .module import detach_state as detach_state
@@ -21,4 +22,5 @@ __all__ = [
     "finish",
     "fit",
     "parse_duration",
+    "run_folder",
 ]

@@ -9,10 +9,13 @@ holding the weight average, and both checkpoints hold it as their weights.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib.util
 import logging
+import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +120,23 @@ def _check_more_to_train(ckpt_path: Path, cfg: Any) -> None:
     if cfg.max_epochs is not None and epoch >= cfg.max_epochs:
         raise ValueError(f"--resume: the saved run already trained {epoch} epochs; give a "
                          f"--max-epochs above {epoch} to train further")  # fmt: skip
+
+
+@contextlib.contextmanager
+def run_folder(out: str | Path | None, task_name: str, resume: bool = False) -> Iterator[Path]:
+    """The folder an estimator's :func:`fit` and :func:`finish` write into: ``out``, or,
+    when ``out`` is None, a temporary folder that is removed once training is done (the
+    model is kept in memory, so its checkpoints and logs would be litter in the system's
+    temporary folder, one per call). ``resume`` needs ``out``: it names the run to continue.
+    """
+    if out is not None:
+        yield Path(out)
+        return
+    if resume:
+        raise ValueError("resume=True needs out=, the folder of the run to continue")
+    with tempfile.TemporaryDirectory(prefix=f"rnnkit-{task_name}-",
+                                     ignore_cleanup_errors=True) as tmp:  # fmt: skip
+        yield Path(tmp)
 
 
 def best_checkpoint(out: str | Path) -> Path:
