@@ -145,6 +145,32 @@ def test_extending_a_finished_run_continues_with_its_next_data_epoch(tmp_path, l
     assert more.positions == [(1, i) for i in range(n)]
 
 
+@pytest.mark.parametrize("validated", [False, True])
+@pytest.mark.parametrize("max_epochs", [1, 2])
+def test_a_run_stopped_mid_epoch_by_its_step_limit_resumes_inside_that_epoch(
+    tmp_path, validated, max_epochs
+):
+    """Lightning closes the epoch whenever a run ends: a run stopped by max_steps after 10 of
+    47 batches was saved as one finished epoch. ``resume`` with max_epochs=1 then said there
+    was nothing left, max_epochs=2 trained one epoch short, and after the final validation
+    (which drops the loader's state) the rest of the first epoch was skipped too."""
+    epoch = len(_batches(TEXT_IDS))  # 47
+    val = FixedBatches(StreamWindows(batchify(TEXT_IDS[:800], 4), 16)) if validated else None
+    first = Positions(_model(), lm_loss, _cfg(max_steps=10))
+    first.positions = []
+    fit(first, _batches(TEXT_IDS), val, tmp_path)
+    assert first.positions == [(0, i) for i in range(10)]
+    more = Positions(_model(), lm_loss, _cfg(max_steps=None, max_epochs=max_epochs))
+    more.positions = []
+    trainer = fit(more, _batches(TEXT_IDS), val, tmp_path, resume=True)
+    rest = [(0, i) for i in range(10, epoch)]
+    assert more.positions == rest + [(e, i) for e in range(1, max_epochs) for i in range(epoch)]
+    assert trainer.global_step == max_epochs * epoch
+    again = Positions(_model(), lm_loss, _cfg(max_steps=None, max_epochs=max_epochs))
+    with pytest.raises(ValueError, match=rf"already trained {max_epochs} epochs"):
+        fit(again, _batches(TEXT_IDS), val, tmp_path, resume=True)
+
+
 def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path):
     task = RecurrentTask(_model(), lm_loss, _cfg(), stateful=True)
     with pytest.raises(ValueError, match=r"no .*last\.ckpt"):

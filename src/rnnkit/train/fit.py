@@ -217,9 +217,34 @@ def fit(
     trainer.fit(task, train_dataloaders=train, val_dataloaders=val, ckpt_path=ckpt_path)
     if val is not None and task.stopped_reason is None and trainer.global_step > 0:
         _validate_the_end(task, trainer, val, out)
-    trainer.save_checkpoint(out / "last.ckpt")  # after the final validation: it knows the best
+    _save_last(trainer, train, out / "last.ckpt")  # after the final validation: it knows the best
     task.use_average()  # with ema_decay the trained model is the average (last.ckpt: both)
     return trainer
+
+
+def _save_last(trainer: L.Trainer, train: Batches, path: Path) -> None:
+    """Save the end of the run for ``resume=True``, as the point in the epoch where it stopped.
+
+    Lightning closes the epoch whenever a run ends, so a run stopped by ``max_steps`` or
+    ``max_time`` in the middle of an epoch was saved as having finished it: a resumed run
+    then counted that epoch as done (``max_epochs`` trained one epoch short, and its error
+    said one epoch too many), and after the final validation, which drops the loader's state
+    from Lightning's checkpoint, also skipped the rest of the epoch's batches. A killed run's
+    periodic checkpoint was right; this saves the end of a run in the same form: the epoch
+    open, and the data position (``Batches.state_dict``) with it.
+    """
+    trainer.save_checkpoint(path)
+    if not isinstance(train, Batches) or not 0 < train.consumed < len(train):
+        return  # stopped at the end of an epoch: Lightning's own record is right
+    if trainer.is_global_zero:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        loop = ckpt["loops"]["fit_loop"]
+        for count in (loop["epoch_progress"]["total"], loop["epoch_progress"]["current"]):
+            count["processed"] = count["completed"] = count["started"] - 1
+        ckpt["epoch"] = loop["epoch_progress"]["current"]["completed"]
+        loop["state_dict"]["combined_loader"] = [train.state_dict()]
+        torch.save(ckpt, path)
+    trainer.strategy.barrier()
 
 
 def _validate_the_end(task: RecurrentTask, trainer: L.Trainer, val: Any, out: Path) -> None:
