@@ -9,16 +9,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 from rnnkit.data import get_dataset
 from rnnkit.data.audio import (
     DIGIT_WORDS,
+    check_audio,
     fsdd_split,
     fsdd_utterances,
     read_audio,
+    read_folder,
     read_manifest,
     read_speech_data,
     resample,
+    to_float_audio,
 )
 from rnnkit.data.connected import ConnectedSpeech
 from rnnkit.data.registry import FSDD_SUMS_SHA256
@@ -76,8 +80,12 @@ def test_bad_audio_files_give_clear_errors_naming_the_file(tmp_path):
     sf.write(whole, 0.5 * np.sin(np.arange(4000, dtype=np.float32)), 8000, subtype="PCM_16")
     truncated = tmp_path / "truncated.wav"
     truncated.write_bytes(whole.read_bytes()[:60])
-    with pytest.raises(ValueError, match=r"truncated\.wav: 8 samples \(1\.0 ms at 8000 Hz\)"):
+    with pytest.raises(ValueError, match=r"truncated\.wav: the WAV file is truncated"):
         read_audio(truncated)
+    short = tmp_path / "short.wav"  # whole, but 8 samples: under one analysis window
+    sf.write(short, 0.5 * np.sin(np.arange(8, dtype=np.float32)), 8000, subtype="PCM_16")
+    with pytest.raises(ValueError, match=r"short\.wav: 8 samples \(1\.0 ms at 8000 Hz\)"):
+        read_audio(short)
     assert read_audio(whole)[0].size == 4000
 
 
@@ -169,3 +177,80 @@ def test_connected_speech_joins_one_speakers_words_with_pauses_and_noise(fsdd):
     same = list(ConnectedSpeech(items, 8000).generate(3, seed=5, cache=cache))
     again = list(ConnectedSpeech(items, 8000).generate(3, seed=5, cache=cache))
     assert all(np.array_equal(a[0], b[0]) and a[1] == b[1] for a, b in zip(same, again))
+
+
+def _riff(*chunks: tuple[bytes, bytes]) -> bytes:
+    """A RIFF/WAVE file of ``(id, payload)`` chunks, odd payloads padded as the format says."""
+    body = b"".join(i + len(p).to_bytes(4, "little") + p + b"\0" * (len(p) & 1) for i, p in chunks)
+    return b"RIFF" + (4 + len(body)).to_bytes(4, "little") + b"WAVE" + body
+
+
+def test_a_wav_cut_short_is_refused_but_padding_and_trailing_chunks_load(tmp_path):
+    fmt = (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + (8000).to_bytes(4, "little")
+    fmt += (8000).to_bytes(4, "little") + (1).to_bytes(2, "little") + (8).to_bytes(2, "little")
+    samples = (128 + 100 * np.sin(np.arange(801) / 3)).astype(np.uint8).tobytes()  # odd: padded
+    whole = tmp_path / "whole.wav"  # 8-bit PCM, a pad byte, then a LIST chunk after the data
+    whole.write_bytes(
+        _riff((b"fmt ", fmt), (b"data", samples), (b"LIST", b"INFOISFT\4\0\0\0ab\0\0"))
+    )
+    audio, rate = read_audio(whole)
+    assert (audio.size, rate) == (801, 8000)
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole.read_bytes()[: 44 + 500])
+    with pytest.raises(
+        ValueError, match=r"cut\.wav: the WAV file is truncated: .* 801 bytes .* 500"
+    ):
+        read_audio(cut)
+
+
+def test_integer_pcm_is_scaled_to_full_scale():
+    x = tone(8000, 0.1)
+    pcm = np.round(x * 32767).astype(np.int16)
+    np.testing.assert_allclose(check_audio(pcm), x, atol=1e-4)
+    np.testing.assert_allclose(check_audio(torch.from_numpy(pcm)), x, atol=1e-4)
+    np.testing.assert_allclose(check_audio(pcm.astype(np.int32) << 16), x, atol=1e-4)
+    u8 = np.round(128 + x * 127).astype(np.uint8)
+    np.testing.assert_allclose(check_audio(u8), x, atol=1e-2)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        to_float_audio(np.array([0.1, np.nan], dtype=np.float32))
+
+
+def test_silence_is_judged_without_the_offset_and_cancelling_channels_are_named(tmp_path):
+    with pytest.raises(ValueError, match="silent"):
+        check_audio(np.full(800, 0.5, dtype=np.float32))  # a DC offset carries no speech
+    x = tone(8000, 0.2)
+    assert check_audio(x + 0.5).size == x.size
+    opposite = tmp_path / "opposite.wav"
+    sf.write(opposite, np.stack([x, -x], axis=1), 8000, subtype="PCM_16")
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match=r"channels cancel out"):
+        read_audio(opposite)
+
+
+def test_text_files_with_a_byte_order_mark_or_another_encoding(tmp_path):
+    sf.write(tmp_path / "a.wav", tone(8000, 0.2), 8000)
+    (tmp_path / "m.csv").write_bytes("\ufeffpath,text\na.wav,one\n".encode())
+    assert [u.text for u in read_manifest(tmp_path / "m.csv")] == ["one"]
+    (tmp_path / "transcripts.tsv").write_bytes("\ufeffa\ttwo\n".encode())
+    assert [u.text for u in read_speech_data(tmp_path)] == ["two"]
+    (tmp_path / "latin.csv").write_bytes("path,text\na.wav,caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"latin\.csv: not UTF-8 text"):
+        read_manifest(tmp_path / "latin.csv")
+
+
+def test_folder_names_may_be_paths_and_an_ambiguous_bare_name_is_an_error(tmp_path):
+    for sub, hz in (("ann", 300), ("bob", 600)):
+        (tmp_path / sub).mkdir()
+        sf.write(tmp_path / sub / "take1.wav", tone(8000, 0.2, hz), 8000)
+    sf.write(tmp_path / "take1.wav", tone(8000, 0.2), 8000)
+    sf.write(tmp_path / "bob" / "solo.wav", tone(8000, 0.2), 8000)
+    (tmp_path / "transcripts.tsv").write_text("ann/take1.wav\tone\nbob/take1\ttwo\nsolo\tsix\n")
+    got = [(Path(u.path).relative_to(tmp_path).as_posix(), u.text) for u in read_folder(tmp_path)]
+    assert got == [("ann/take1.wav", "one"), ("bob/take1.wav", "two"), ("bob/solo.wav", "six")]
+    (tmp_path / "transcripts.tsv").write_text("take1.wav\tthree\n")  # the top folder's own
+    assert Path(read_folder(tmp_path)[0].path) == tmp_path / "take1.wav"
+    (tmp_path / "take1.wav").unlink()
+    (tmp_path / "transcripts.tsv").write_text("take1\tthree\n")
+    with pytest.raises(ValueError, match=r"'take1' fits 2 files \(ann/take1.wav, bob/take1.wav\)"):
+        read_folder(tmp_path)
+    with pytest.raises(ValueError, match="a folder, not an audio file"):
+        read_audio(tmp_path / "ann")

@@ -3,9 +3,11 @@ and read labelled speech data sets (a manifest CSV, a folder with a transcript f
 registered Free Spoken Digit Dataset).
 
 Reading fails with one clear line naming the file: a file soundfile cannot decode (corrupt,
-truncated, not audio), an empty one (no samples), a silent one (peak below -80 dBFS) and one
+truncated, not audio), a WAV whose data chunk holds fewer bytes than its header declares, an
+empty one (no samples), a silent one (peak below -80 dBFS once its mean is removed) and one
 shorter than a 25 ms analysis window (a header with next to no data) are each a
-``ValueError``. Several channels are averaged to one, with a warning that says so.
+``ValueError``. Several channels are averaged to one, with a warning that says so (and an
+error when they cancel out). Integer arrays are PCM, scaled by their full-scale value.
 Other sample rates are converted with ``scipy.signal.resample_poly`` (a polyphase FIR with a
 Kaiser window: band-limited, no phase shift, and the duration kept to one sample).
 """
@@ -13,6 +15,7 @@ Kaiser window: band-limited, no phase shift, and the duration kept to one sample
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import re
@@ -67,8 +70,14 @@ def read_audio(path: str | os.PathLike, sample_rate: int | None = None) -> tuple
     import soundfile as sf
 
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(
+            f"{path}: a folder, not an audio file; give the audio files in it ({path}/*.wav), "
+            "or give the folder to `rnnkit speech eval`/train with a transcripts.tsv inside"
+        )
     if not path.is_file():
         raise DataNotFoundError(f"{path}: no such audio file")
+    _check_wav_complete(path)
     try:
         audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (RuntimeError, sf.LibsndfileError, TypeError, ValueError) as e:
@@ -83,6 +92,12 @@ def read_audio(path: str | os.PathLike, sample_rate: int | None = None) -> tuple
             f"{path}: {audio.shape[1]} channels mixed down to mono (their average)", stacklevel=2
         )
     mono = audio.mean(axis=1).astype(np.float32, copy=False)
+    if audio.shape[1] > 1 and _ac_peak(mono) < SILENCE_PEAK <= _ac_peak(audio):
+        raise ValueError(
+            f"{path}: its {audio.shape[1]} channels cancel out when averaged to mono (one is "
+            "the other in opposite phase), though a channel holds sound; keep one channel "
+            "(e.g. sox IN OUT remix 1)"
+        )
     check_audio(mono, str(path))
     if mono.size < MIN_SECONDS * rate:
         raise ValueError(
@@ -95,19 +110,73 @@ def read_audio(path: str | os.PathLike, sample_rate: int | None = None) -> tuple
     return np.ascontiguousarray(mono), int(rate)
 
 
-def check_audio(audio: np.ndarray, name: str = "the audio") -> np.ndarray:
-    """``audio`` as 1-D float32, or ``ValueError`` when it is empty, not finite or silent."""
+def _check_wav_complete(path: Path) -> None:
+    """``ValueError`` when a RIFF/WAVE file holds fewer data bytes than its ``data`` chunk
+    declares (cut off while copying: libsndfile reads what is there without a word). Chunks
+    after the data (``LIST``) and the pad byte of an odd-sized chunk are allowed; a size of 0
+    or 0xFFFFFFFF (written by a recorder that could not seek back) is not checked."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:] != b"WAVE":
+            return  # not a plain WAV (FLAC, OGG, RF64, ...): soundfile judges it
+        pos = 12
+        while pos + 8 <= size:
+            f.seek(pos)
+            chunk = f.read(8)
+            declared = int.from_bytes(chunk[4:], "little")
+            if chunk[:4] == b"data":
+                present = size - pos - 8
+                if declared not in (0, 0xFFFFFFFF) and present < declared:
+                    raise ValueError(
+                        f"{path}: the WAV file is truncated: its header declares {declared} "
+                        f"bytes of audio, only {present} are there; copy or export it again"
+                    )
+                return
+            pos += 8 + declared + (declared & 1)
+
+
+def to_float_audio(audio: object, name: str = "the audio") -> np.ndarray:
+    """``audio`` (an array or CPU tensor) as float32 samples in [-1, 1]: integer PCM (int16
+    as ``scipy.io.wavfile.read`` returns it, int32, unsigned 8-bit) is divided by its full
+    scale, floats are kept; ``ValueError`` when the samples are not finite."""
+    if hasattr(audio, "detach"):  # a torch.Tensor
+        audio = audio.detach().cpu().numpy()
+    audio = np.asarray(audio)
+    if audio.dtype.kind not in "fiu":
+        raise ValueError(
+            f"{name}: expected audio samples (float or integer PCM), got {audio.dtype}"
+        )
+    if audio.dtype.kind == "u":  # unsigned PCM is centred on half its range (8-bit WAV)
+        half = (int(np.iinfo(audio.dtype).max) + 1) / 2
+        audio = (audio.astype(np.float64) - half) / half
+    elif audio.dtype.kind == "i":
+        audio = audio / (int(np.iinfo(audio.dtype).max) + 1)
     audio = np.asarray(audio, dtype=np.float32)
+    if not np.isfinite(audio).all():
+        raise ValueError(f"{name}: the audio holds NaN or infinite samples")
+    return audio
+
+
+def _ac_peak(audio: np.ndarray) -> float:
+    """The peak of ``audio`` (along its first axis, per column) after removing its mean: a
+    constant offset is not sound."""
+    return float(np.abs(audio - audio.mean(axis=0)).max())
+
+
+def check_audio(audio: np.ndarray, name: str = "the audio") -> np.ndarray:
+    """``audio`` as 1-D float32 (integer PCM scaled, see :func:`to_float_audio`), or
+    ``ValueError`` when it is empty, not finite or silent (a constant offset is silence)."""
+    audio = to_float_audio(audio, name)
     if audio.ndim != 1:
         raise ValueError(f"{name}: expected a 1-D mono waveform, got shape {audio.shape}")
     if audio.size == 0:
         raise ValueError(f"{name}: the audio is empty (0 samples)")
-    if not np.isfinite(audio).all():
-        raise ValueError(f"{name}: the audio holds NaN or infinite samples")
-    peak = float(np.abs(audio).max())
+    peak = _ac_peak(audio)
     if peak < SILENCE_PEAK:
         raise ValueError(
-            f"{name}: the audio is silent (peak {peak:.2g}, below -80 dBFS); nothing to recognise"
+            f"{name}: the audio is silent (peak {peak:.2g} after removing its mean, below "
+            "-80 dBFS); nothing to recognise"
         )
     return audio
 
@@ -122,15 +191,14 @@ def read_manifest(path: str | os.PathLike) -> list[Utterance]:
     """A CSV with a header holding ``path`` and ``text`` (and optionally ``speaker``);
     relative paths are relative to the CSV's folder."""
     path = Path(path)
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        fields = set(reader.fieldnames or [])
-        if not {"path", "text"} <= fields:
-            raise ValueError(
-                f"{path}: expected a CSV header with columns path,text (optionally speaker), "
-                f"got {sorted(fields)}"
-            )
-        rows = list(reader)
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
+    fields = set(reader.fieldnames or [])
+    if not {"path", "text"} <= fields:
+        raise ValueError(
+            f"{path}: expected a CSV header with columns path,text (optionally speaker), "
+            f"got {sorted(fields)}"
+        )
+    rows = list(reader)
     items = []
     for i, row in enumerate(rows, start=2):
         if not row["path"] or row["text"] is None:
@@ -143,10 +211,25 @@ def read_manifest(path: str | os.PathLike) -> list[Utterance]:
     return items
 
 
+def read_text(path: str | os.PathLike) -> str:
+    """The text of a UTF-8 file (a byte-order mark, as Excel writes, is dropped); a file in
+    another encoding is a ``ValueError`` naming it."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            return f.read()
+    except UnicodeDecodeError as e:
+        raise ValueError(
+            f"{path}: not UTF-8 text (byte {e.start}: {e.reason}); save it as UTF-8"
+        ) from None
+
+
 def read_folder(folder: str | os.PathLike) -> list[Utterance]:
     """A folder of audio files with a transcript file (``transcripts.tsv``/``.txt``): one line
-    per recording, ``NAME<TAB>text`` or ``NAME text``, NAME being the file's name with or
-    without its suffix. A ``manifest.csv`` inside is read instead when present."""
+    per recording, ``NAME<TAB>text`` or ``NAME text``. Audio files are searched for in the
+    folder and all its sub-folders; NAME is a file's path relative to the folder
+    (``ann/take1.wav``) or its bare name, each with or without the suffix. A bare name that
+    fits files in several sub-folders is an error (give the path). A ``manifest.csv`` inside
+    is read instead when present."""
     folder = Path(folder)
     if (folder / "manifest.csv").is_file():
         return read_manifest(folder / "manifest.csv")
@@ -156,17 +239,35 @@ def read_folder(folder: str | os.PathLike) -> list[Utterance]:
             f"{folder}: no transcript file; expected one of {', '.join(TRANSCRIPT_FILES)} "
             "(lines 'NAME<TAB>text') or a manifest.csv (path,text)"
         )
-    audio = {p.name: p for p in sorted(folder.rglob("*")) if p.suffix.lower() in AUDIO_SUFFIXES}
-    audio.update({p.stem: p for p in audio.copy().values()})
+    # the names a line may use -> the files they fit: paths first, then bare names
+    by_path: dict[str, set[Path]] = {}
+    by_name: dict[str, set[Path]] = {}
+    for p in sorted(folder.rglob("*")):
+        if p.suffix.lower() in AUDIO_SUFFIXES:
+            rel = p.relative_to(folder).as_posix()
+            for keys, names in (
+                (by_path, (rel, rel[: -len(p.suffix)])),
+                (by_name, (p.name, p.stem)),
+            ):
+                for key in names:
+                    keys.setdefault(key, set()).add(p)
     items = []
-    lines = found[0].read_text(encoding="utf-8").splitlines()
+    lines = read_text(found[0]).splitlines()
     for i, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         name, _, text = line.partition("\t") if "\t" in line else line.strip().partition(" ")
-        if name.strip() not in audio:
-            raise ValueError(f"{found[0]}:{i}: no audio file named {name.strip()!r} in {folder}")
-        items.append(Utterance(str(audio[name.strip()]), normalize_text(text)))
+        name = name.strip().replace("\\", "/")
+        files = sorted(by_path.get(name) or by_name.get(name, ()))
+        if not files:
+            raise ValueError(f"{found[0]}:{i}: no audio file named {name!r} in {folder}")
+        if len(files) > 1:
+            paths = ", ".join(f.relative_to(folder).as_posix() for f in files)
+            raise ValueError(
+                f"{found[0]}:{i}: {name!r} fits {len(files)} files ({paths}); write the path "
+                "relative to the folder instead"
+            )
+        items.append(Utterance(str(files[0]), normalize_text(text)))
     if not items:
         raise ValueError(f"{found[0]}: the transcript file is empty")
     return items
@@ -255,5 +356,7 @@ __all__ = [
     "read_folder",
     "read_manifest",
     "read_speech_data",
+    "read_text",
     "resample",
+    "to_float_audio",
 ]
