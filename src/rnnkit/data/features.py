@@ -89,6 +89,8 @@ class FeatureConfig:
     def __post_init__(self) -> None:
         if self.sample_rate < 1000:
             raise ValueError(f"expected a sample rate of at least 1000 Hz, got {self.sample_rate}")
+        if isinstance(self.n_mels, bool) or not isinstance(self.n_mels, int) or self.n_mels < 1:
+            raise ValueError(f"expected n_mels >= 1 mel bands, got {self.n_mels!r}")
         if self.normalize not in ("utterance", "speaker", "global"):
             raise ValueError(
                 f"normalize must be 'utterance', 'speaker' or 'global', got {self.normalize!r}"

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from ..data.audio import to_float_audio
 from ..data.features import LogMel
 from ._acoustic import AcousticModel, StreamingFrontEnd
 
@@ -48,11 +49,13 @@ class SpeechStream:
         return self.features.config.sample_rate
 
     def feed(self, chunk: Any) -> str:
-        """Add ``chunk`` (mono float samples at the model's rate) and return the text so far
-        (greedy over the frames heard; :meth:`finish` applies the configured decoder)."""
+        """Add ``chunk`` (mono samples at the model's rate: floats in [-1, 1], or integer PCM,
+        scaled by its full scale) and return the text so far (greedy over the frames heard;
+        :meth:`finish` applies the configured decoder). A chunk with NaN or infinite samples
+        is refused and leaves the stream as it was."""
         if self.finished:
             raise ValueError("this stream is finished; start another with recognizer.stream()")
-        chunk = np.asarray(chunk, dtype=np.float32)
+        chunk = to_float_audio(chunk, "the chunk")
         if chunk.ndim != 1:
             raise ValueError(f"expected a 1-D chunk of mono samples, got shape {chunk.shape}")
         self.samples += chunk.size
@@ -65,10 +68,11 @@ class SpeechStream:
         return self.partial()
 
     def finish(self) -> str:
-        """End of audio: the final transcript (the recognizer's decoder: greedy or beam)."""
+        """End of audio: the final transcript (the recognizer's decoder: greedy or beam);
+        ``""`` when no samples were fed."""
         if not self.finished:
             self.finished = True
-            if self.frames == 0:  # shorter than one window: padded, as the offline pass does
+            if self.frames == 0 and self.samples:  # under one window: padded, as offline
                 self._frames(self.features(torch.from_numpy(self.pending)))
         lp = self.log_probs()
         return self.recognizer.decoder().decode(lp.numpy()) if lp.shape[0] else ""

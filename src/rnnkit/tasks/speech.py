@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import warnings
 from collections.abc import Iterable, Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ from ..data.audio import (
     normalize_text,
     read_audio,
     read_speech_data,
+    read_text,
     resample,
 )
 from ..data.audio import fsdd_split as _fsdd_split
@@ -53,7 +56,12 @@ TASK = "speech"
 # 15-70% between healthy validations: at 0.1 the check rolled a 600 s FSDD run back four
 # times and stopped it after 232 s. A run that diverges goes back above 1.
 CLIMB_TOLERANCE = 0.5
-AudioInput = str | os.PathLike | np.ndarray
+AudioInput = str | os.PathLike | np.ndarray | Tensor
+LM_FILE = "lm.txt"  # a decoding LM's text, copied into the model folder
+_CONFIG_KEYS = frozenset({
+    "features", "model", "vocab", "stats", "spec_augment", "speed_perturb", "decoding", "train",
+    "split", "enrolled", "task", "format_version", "rnnkit_version",
+})  # fmt: skip
 
 
 class SpeechRecognizer:
@@ -114,8 +122,8 @@ class SpeechRecognizer:
         self.streaming, self.sample_rate, self.n_mels = streaming, sample_rate, n_mels
         self.dynamic_range_db, self.cepstral_smoothing = dynamic_range_db, cepstral_smoothing
         self.normalization = _check_normalize(normalize, streaming)
-        FeatureConfig(n_mels=n_mels, center=not streaming, dynamic_range_db=dynamic_range_db,
-                      cepstral_smoothing=cepstral_smoothing,
+        FeatureConfig(sample_rate=sample_rate or 16000, n_mels=n_mels, center=not streaming,
+                      dynamic_range_db=dynamic_range_db, cepstral_smoothing=cepstral_smoothing,
                       normalize=self.normalization)  # validate now  # fmt: skip
         self.spec_augment = _check_spec_augment(spec_augment)
         self.speed_perturb = _check_speeds(speed_perturb)
@@ -131,6 +139,7 @@ class SpeechRecognizer:
         self.model: AcousticModel | None = None
         self.metrics: dict[str, Any] = {}
         self.train_config: dict[str, Any] | None = None  # TrainConfig.to_dict()
+        self.split: str | None = None  # the FSDD split trained on ("fsdd" data only)
         self._features: LogMel | None = None
         self.enrolled: dict[str, tuple[Tensor, Tensor]] = {}
         self.set_decoder(beam=beam, lexicon=lexicon, lm=lm, lm_weight=lm_weight,
@@ -160,13 +169,16 @@ class SpeechRecognizer:
         ``TextGenerator``, a text file to build a bigram from, or a textgen model directory;
         fused with ``lm_weight`` and ``word_bonus`` per word."""
         if isinstance(lexicon, (str, os.PathLike)):
-            lexicon = Path(lexicon).read_text(encoding="utf-8").split()
+            lexicon = read_text(lexicon).split()
+        if lexicon is not None:  # words compare with transcripts, which are normalised
+            lexicon = sorted({w for w in map(normalize_text, lexicon) if w})
+            _warn_unknown_chars(lexicon, self.vocab, "the word list's", "can never be decoded")
         if isinstance(lm, (str, os.PathLike)):
             lm = _load_lm(Path(lm))
         elif lm is not None and hasattr(lm, "tokenizer"):
             lm = TextGeneratorLM(lm)
-        self.decoding = {"beam": beam, "lexicon": None if lexicon is None else sorted(set(lexicon)),
-                         "lm": lm, "lm_weight": lm_weight, "word_bonus": word_bonus}  # fmt: skip
+        self.decoding = {"beam": beam, "lexicon": lexicon, "lm": lm, "lm_weight": lm_weight,
+                         "word_bonus": word_bonus}  # fmt: skip
 
     def decoder(self) -> CTCDecoder:
         d = self.decoding
@@ -250,7 +262,7 @@ class SpeechRecognizer:
         if isinstance(item, Utterance):
             item = item.path
         if isinstance(item, np.ndarray | Tensor):
-            return check_audio(np.asarray(item), "the audio array")
+            return check_audio(item, "the audio array")
         key = os.fspath(item)
         if cache is not None and key in cache:
             return cache[key]
@@ -275,19 +287,31 @@ class SpeechRecognizer:
         if not {"max_epochs", "max_steps", "max_time"} & set(train_options):
             train_options = {**train_options, "max_epochs": 20}
         train_options.setdefault("warmup_steps", 30)
+        if isinstance(connected, bool) or not isinstance(connected, int) or connected < 0:
+            raise ValueError(f"expected connected >= 0 strings per epoch, got {connected!r}")
         items = self._items(data, split, part=0)
+        fsdd = self._split_of(data, split, resume)
         val_items = self._items(val, None, part=0) if val is not None else None
+        if connected and not any(isinstance(u, Utterance) for u in items):
+            raise ValueError(
+                "connected= joins one speaker's recordings into strings, so it needs recordings "
+                "whose speaker is known: give Utterance(path, text, speaker) items instead of "
+                "(path, text) pairs, a manifest with a speaker column, or fsdd"
+            )
         seed = int(train_options.get("seed", 0))
+        if self.sample_rate is None:  # every file's, before the split: not the seed's choice
+            self.sample_rate = _common_rate([*items, *(val_items or [])])
         if val_items is None:
+            if len(items) < 2:
+                raise ValueError(
+                    f"expected at least 2 recordings (a random 10% is held out for "
+                    f"validation), got {len(items)}; give more, or val= recordings"
+                )
             rng = random.Random(seed)
             shuffled = items[:]
             rng.shuffle(shuffled)
             cut = max(1, len(shuffled) // 10)
             val_items, items = shuffled[:cut], shuffled[cut:]
-        if not items:
-            raise ValueError("expected some training recordings, got none")
-        if self.sample_rate is None:
-            self.sample_rate = _common_rate(items)
         cache: dict[str, np.ndarray] = {}
         train_pairs = [(self._load(a, cache), t) for a, t in self._pairs(items)]
         logmel = LogMel(self.feature_config)
@@ -312,9 +336,21 @@ class SpeechRecognizer:
         from ..train import FixedBatches, RecurrentTask, TrainConfig, finish, fit, run_folder
 
         cfg = TrainConfig.from_options(**train_options)
+        val_pairs = self._pairs(val_items)
         if not self.vocab or not resume:
             chars = {ch for _, t in train_pairs for ch in t} | ({" "} if connected else set())
+            if val is None:  # the held-out part is the same data: its letters are as good
+                chars |= {ch for _, t in val_pairs for ch in t}
             self.vocab = ["", *sorted(chars)]
+        elif connected and " " not in self.vocab:
+            raise ValueError(
+                "connected= strings have spaces between words, but this model's alphabet has "
+                "no space (it was trained without connected=): resume without connected=, or "
+                "train anew"
+            )
+        what = "resumed model's" if resume and self.model is not None else "training data's"
+        _check_known_chars([t for _, t in train_pairs], self.vocab, "training", what)
+        _check_known_chars([t for _, t in val_pairs], self.vocab, "validation", what)
         raw = [logmel(torch.from_numpy(a)) for a, _ in train_pairs]
         if self.streaming and (self.stats is None or not resume):
             allf = torch.cat(raw)
@@ -331,7 +367,6 @@ class SpeechRecognizer:
                 for s in self.speed_perturb
             ]  # fmt: skip
             train_set = [[(fs[i], y) for fs in by_speed] for i, y in enumerate(labels)]
-        val_pairs = self._pairs(val_items)
         val_feats = self._features_of(
             [a for a, _ in val_pairs],
             _speakers(val_items, "validation" if self.normalization == "speaker" else None),
@@ -343,6 +378,8 @@ class SpeechRecognizer:
             torch.manual_seed(cfg.seed)  # the initial weights follow the seed too
             self.model = AcousticModel(config)
         self.train_config = cfg.to_dict()
+        if fsdd is not None or not resume:
+            self.split = fsdd
         task = RecurrentTask(self.model, ctc_loss, cfg)
         if task.guard is not None:
             task.guard.climb_tolerance = CLIMB_TOLERANCE
@@ -364,10 +401,34 @@ class SpeechRecognizer:
             if os.fspath(data) == "fsdd" or split is not None:
                 items = fsdd_split(items, split or "official")[part]
             return items
+        if split is not None:
+            raise ValueError(
+                f"split={split!r} splits the fsdd data set (or a manifest of FSDD files), not a "
+                "list of recordings: pass data='fsdd', or split the list yourself (fsdd_split)"
+            )
+        if isinstance(data, np.ndarray | Tensor | Utterance):
+            raise ValueError(
+                f"expected a list of Utterance or (path or waveform, text) pairs, got one "
+                f"{type(data).__name__}"
+            )
         items = list(data)
         if not items:
             raise ValueError("expected some recordings, got an empty list")
         return items
+
+    def _split_of(self, data: Any, split: str | None, resume: bool) -> str | None:
+        """The FSDD split that ``fit(data, split=split)`` trains on (``None``: other data); a
+        resumed run must keep the split it started with, or it trains on its test part."""
+        if not isinstance(data, (str, os.PathLike)) or os.fspath(data) != "fsdd":
+            return None
+        name = split or "official"
+        if resume and self.split not in (None, name):
+            raise ValueError(
+                f"this model was trained on fsdd split {self.split!r}; resuming it with "
+                f"split {name!r} would train on the first split's test recordings: resume with "
+                f"split={self.split!r} (--split {self.split}), or train anew"
+            )
+        return name
 
     @staticmethod
     def _pairs(items: Sequence[Any]) -> list[tuple[Any, str]]:
@@ -450,7 +511,7 @@ class SpeechRecognizer:
         share a label are normalised with their joint statistics (more recordings of a voice
         give steadier ones), or with an :meth:`enroll`-ed speaker's; without it each input is
         its own speaker."""
-        if isinstance(inputs, (str, os.PathLike, np.ndarray)):
+        if isinstance(inputs, (str, os.PathLike, np.ndarray, Tensor)):
             inputs = [inputs]
         decoder = self._decoder_with(decoding)
         log_probs = self.log_probs(list(inputs), batch_size, speakers)
@@ -469,13 +530,35 @@ class SpeechRecognizer:
             self.decoding = saved
 
     def evaluate(self, data: Any, split: str | None = None, **decoding: Any) -> dict[str, Any]:
-        """WER and CER on ``data`` (for ``"fsdd"``: the test part of ``split``)."""
+        """WER and CER on ``data`` (for ``"fsdd"``: the test part of ``split``, by default the
+        split the model was trained on; a split whose test part the model trained on is an
+        error)."""
+        if isinstance(data, (str, os.PathLike)) and os.fspath(data) == "fsdd":
+            split = self._test_split(split)
         items = self._items(data, split, part=1)
         pairs = self._pairs(items)
         speakers = _speakers(items) if self.normalization == "speaker" else None
-        hyps = self.transcribe([a for a, _ in pairs], speakers=speakers, **decoding)
         refs = [t for _, t in pairs]
+        _warn_unknown_chars(refs, self.vocab, "the references'", "count as errors")
+        hyps = self.transcribe([a for a, _ in pairs], speakers=speakers, **decoding)
         return {**error_rates(hyps, refs), "utterances": len(refs)}
+
+    def _test_split(self, split: str | None) -> str:
+        """The FSDD split to score on: ``split``, by default the one trained on; an error when
+        its test part holds recordings of the training part."""
+        trained = self.split
+        if split is None or trained is None or split == trained:
+            return split or trained or "official"
+        items = read_speech_data("fsdd")
+        seen = {u.path for u in fsdd_split(items, trained)[0]}
+        overlap = sum(u.path in seen for u in fsdd_split(items, split)[1])
+        if overlap:
+            raise ValueError(
+                f"this model was trained on fsdd split {trained!r}: {overlap} recordings of the "
+                f"test part of {split!r} were its training data; leave the split out (or give "
+                f"--split {trained}) to score it on its own test part"
+            )
+        return split
 
     def stream(self) -> SpeechStream:
         """A live transcription session (streaming models only): ``feed(chunk)`` returns the
@@ -494,13 +577,15 @@ class SpeechRecognizer:
         """Write the model directory (config.json, model.safetensors, metrics.json)."""
         model = self._ready()
         d = self.decoding
+        decoding = {"beam": d["beam"], "lexicon": d["lexicon"], "lm_weight": d["lm_weight"],
+                    "word_bonus": d["word_bonus"]}  # fmt: skip
+        if d["lm"] is not None:
+            decoding["lm"] = _save_lm(d["lm"], Path(path))
         config = {
             "features": self.feature_config.to_dict(), "model": model.config.to_dict(),
             "vocab": self.vocab, "stats": list(self.stats) if self.stats else None,
             "spec_augment": self.spec_augment, "speed_perturb": self.speed_perturb,
-            "decoding": {"beam": d["beam"], "lexicon": d["lexicon"], "lm_weight": d["lm_weight"],
-                         "word_bonus": d["word_bonus"]},
-            "train": self.train_config,
+            "decoding": decoding, "train": self.train_config, "split": self.split,
             "enrolled": {name: [m.tolist(), s.tolist()] for name, (m, s) in self.enrolled.items()},
         }  # fmt: skip
         metrics = {k: v for k, v in self.metrics.items() if k != "history"}
@@ -508,10 +593,41 @@ class SpeechRecognizer:
 
     @classmethod
     def load(cls, path: str | Path) -> SpeechRecognizer:
-        """Load a model directory written by :meth:`save` (no pickle is ever read)."""
+        """Load a model directory written by :meth:`save` (no pickle is ever read); a
+        ``config.json`` that does not describe a model (entries missing, unknown or not
+        matching each other) is a one-line ``ValueError``."""
         config = io.read_config(path, task=TASK)
+        try:
+            self = cls._from_config(config, Path(path))
+        except (KeyError, TypeError, ValueError) as e:
+            what = f"no {e.args[0]!r} entry" if isinstance(e, KeyError) else str(e)
+            raise ValueError(
+                f"{path}: the model folder is damaged (config.json: {what}); copy or save it again "
+                "from the original, or train anew"
+            ) from None
+        io.load_weights(path, self.model)
+        self.model.eval()
+        self.metrics = io.read_metrics(path)
+        return self
+
+    @classmethod
+    def _from_config(cls, config: dict, path: Path) -> SpeechRecognizer:
+        """An estimator as the ``config`` of the model folder ``path`` describes it, weights
+        not read yet."""
+        for where, keys in (("", _CONFIG_KEYS), ("features", FeatureConfig),
+                            ("model", AcousticConfig)):  # fmt: skip
+            known = {f.name for f in fields(keys)} if where else keys
+            unknown = sorted(set(config[where] if where else config) - known)
+            if unknown:
+                raise ValueError(f"unknown entries {unknown}" + (f" in {where!r}" if where else ""))
         mc = AcousticConfig(**config["model"])
         fc = FeatureConfig(**config["features"])
+        if fc.n_mels != mc.n_mels:
+            raise ValueError(f"{fc.n_mels} mel bands in 'features' but {mc.n_mels} in 'model'")
+        if len(config["vocab"]) != mc.vocab_size:
+            raise ValueError(
+                f"{len(config['vocab'])} labels in 'vocab' but {mc.vocab_size} in 'model'"
+            )
         self = cls.__new__(cls)
         self.streaming, self.sample_rate, self.n_mels = (
             not mc.bidirectional,
@@ -528,14 +644,23 @@ class SpeechRecognizer:
         self.vocab = list(config["vocab"])
         self.stats = tuple(config["stats"]) if config.get("stats") else None
         self.model = AcousticModel(mc)
-        io.load_weights(path, self.model)
-        self.model.eval()
-        self.metrics = io.read_metrics(path)
+        self.metrics = {}
         self._features = None
         self.enrolled = {name: (torch.tensor(m), torch.tensor(s))
                          for name, (m, s) in config.get("enrolled", {}).items()}  # fmt: skip
         self.train_config = config.get("train")
-        self.set_decoder(**config.get("decoding", {}))
+        self.split = config.get("split")  # None: saved before it was recorded, or not fsdd
+        decoding = dict(config.get("decoding", {}))
+        lm = decoding.pop("lm", None)
+        if lm is not None and (path / lm).exists():
+            decoding["lm"] = path / lm  # a file in the folder, or a textgen model's path
+        elif lm is not None:
+            warnings.warn(
+                f"{path}: the language model saved with it ({lm}) is missing, so it decodes "
+                "without one: give it again with set_decoder(lm=...) (CLI: --lm)",
+                stacklevel=3,
+            )
+        self.set_decoder(**decoding)
         return self
 
 
@@ -545,27 +670,96 @@ def fsdd_split(items: list, split: str = "official") -> tuple[list, list]:
 
 
 def _load_lm(path: Path) -> Any:
+    """The LM in ``path`` (a text file: a bigram of its lines; a textgen model folder), which
+    remembers its ``source`` so that :meth:`SpeechRecognizer.save` can keep it."""
     if path.is_dir():
         from .textgen import TextGenerator
 
-        return TextGeneratorLM(TextGenerator.load(path))
-    if not path.is_file():
+        lm = TextGeneratorLM(TextGenerator.load(path))
+    elif path.is_file():
+        lines = read_text(path).splitlines()
+        lm = NGramLM(order=2).fit(normalize_text(line) for line in lines)
+    else:
         raise ValueError(f"{path}: no such language model; expected a text file or a textgen model")
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return NGramLM(order=2).fit(normalize_text(line) for line in lines)
+    lm.source = path.resolve()
+    return lm
+
+
+def _save_lm(lm: Any, folder: Path) -> str | None:
+    """What the saved config names ``lm`` by: a text file's copy in ``folder`` (it is rebuilt
+    from it), a textgen model's absolute path; ``None``, with a warning, for an LM object that
+    came from no file."""
+    source = getattr(lm, "source", None)
+    if source is None:
+        warnings.warn(
+            f"the decoder's language model ({type(lm).__name__}) is not saved with the model: "
+            "only one read from a text file or a textgen model folder is; give it again with "
+            "set_decoder(lm=...) after loading",
+            stacklevel=3,
+        )
+        return None
+    if source.is_dir():
+        return str(source)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / LM_FILE).exists() or not (folder / LM_FILE).samefile(source):
+        shutil.copyfile(source, folder / LM_FILE)
+    return LM_FILE
 
 
 def _common_rate(items: Sequence[Any]) -> int:
+    """The model rate for training files at these rates: the highest. Resampling a file up
+    loses nothing; down would drop the top band of the others, and which file came first
+    must not decide (it moved with the seed). Mixed rates are warned about, once."""
     import soundfile as sf
 
+    rates = set()
     for it in items:
         path = it.path if isinstance(it, Utterance) else it[0]
         if isinstance(path, (str, os.PathLike)):
             try:
-                return int(sf.info(os.fspath(path)).samplerate)
+                rates.add(int(sf.info(os.fspath(path)).samplerate))
             except (RuntimeError, sf.LibsndfileError):
-                return read_audio(path)[1]  # raises the clear error that names the file
-    raise ValueError("cannot tell the sample rate from the data: pass sample_rate=")
+                rates.add(read_audio(path)[1])  # raises the clear error that names the file
+    if not rates:
+        raise ValueError("cannot tell the sample rate from the data: pass sample_rate=")
+    if len(rates) > 1:
+        warnings.warn(
+            f"the training files have different sample rates ({', '.join(map(str, sorted(rates)))}"
+            f" Hz); the model uses the highest, {max(rates)} Hz, and resamples the others up: "
+            "pass sample_rate= (--sample-rate) to choose another",
+            stacklevel=3,
+        )
+    return max(rates)
+
+
+def _unknown_chars(texts: Iterable[str], vocab: Sequence[str]) -> str:
+    """The characters of ``texts`` that are not labels of ``vocab``, sorted and quoted."""
+    missing = {ch for t in texts for ch in t} - set(vocab[1:])
+    return ", ".join(repr(ch) for ch in sorted(missing))
+
+
+def _check_known_chars(texts: Iterable[str], vocab: Sequence[str], what: str,
+                       whose: str) -> None:  # fmt: skip
+    """Training labels may use only the alphabet's characters (the others would vanish
+    from them without a word)."""
+    missing = _unknown_chars(texts, vocab)
+    if missing:
+        raise ValueError(
+            f"the {what} transcripts use characters that are not in the {whose} alphabet "
+            f"({missing}): remove them from the transcripts, or train a new model on data "
+            "that has them"
+        )
+
+
+def _warn_unknown_chars(texts: Iterable[str], vocab: Sequence[str], whose: str,
+                        effect: str) -> None:  # fmt: skip
+    missing = _unknown_chars(texts, vocab) if vocab else ""
+    if missing:
+        warnings.warn(
+            f"{whose} characters {missing} are not in the model's alphabet: words with them "
+            f"{effect}",
+            stacklevel=3,
+        )
 
 
 def _collate(pairs: Sequence[tuple[Tensor, Tensor]]) -> tuple[tuple[Tensor, Tensor], Tensor]:
@@ -654,6 +848,13 @@ def _check_spec_augment(value: Any) -> bool | dict:
                 f"unknown spec_augment settings {unknown}; "
                 f"expected some of {list(_SPEC_AUGMENT_ARGS)}"
             )
+        for name, v in value.items():
+            fraction = name == "max_time_fraction"
+            ok = (isinstance(v, (int, float)) and 0 <= v <= 1) if fraction else (
+                isinstance(v, int) and not isinstance(v, bool) and v >= 0)  # fmt: skip
+            if not ok:
+                want = "a fraction in [0, 1]" if fraction else "a whole number >= 0"
+                raise ValueError(f"spec_augment {name!r} must be {want}, got {v!r}")
         return dict(value)
     raise ValueError(f"spec_augment must be True, False or a dict of settings, got {value!r}")
 
