@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 
 RNNKIT = Path(sys.executable).with_name("rnnkit")
 TINY = ["--hidden-size", "32", "--num-layers", "1", "--conv-channels", "16", "--batch-size", "8",
@@ -117,6 +118,39 @@ def test_per_speaker_normalisation_end_to_end(manifest, trained, tmp_path):
             str(tmp_path / "o"))  # fmt: skip
     assert r.returncode == 2 and "streaming model normalises" in r.stderr
     r = run("speech", "predict", str(trained), files[0], "--same-speaker")
-    assert r.returncode == 2 and "speakers= needs a model trained with" in r.stderr
+    assert r.returncode == 2 and "--same-speaker needs a model trained with --normalize" in r.stderr
     r = run("speech", "enroll", str(trained), "ann", files[0])
-    assert r.returncode == 2 and "enroll() needs a model trained with" in r.stderr
+    assert r.returncode == 2 and "enroll needs a model trained with --normalize speaker" in r.stderr
+
+
+def test_stream_stamps_end_at_the_end_of_the_file(trained, manifest, monkeypatch, capsys):
+    from rnnkit.cli import main
+    from rnnkit.tasks._speech_stream import SpeechStream
+
+    calls = iter(range(1000))  # every chunk changes the text, so every chunk is stamped
+    monkeypatch.setattr(SpeechStream, "feed", lambda self, chunk: f"text {next(calls)}")
+    file = manifest.read_text().splitlines()[1].split(",")[0]
+    assert main(["speech", "stream", str(trained), file, "--chunk-ms", "100000"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"[{sf.info(file).duration:6.2f}s] text 0"  # not [100.00s]
+
+
+@pytest.mark.parametrize(
+    "option, says",
+    [
+        (["--connected", "-5"], "expected connected >= 0"),
+        (["--speed-perturb", ","], "expected --speed-perturb as numbers"),
+        (["--n-mels", "0"], "expected n_mels >= 1"),
+        (["--sample-rate", "-8000"], "sample rate of at least 1000 Hz"),
+    ],
+)
+def test_bad_train_options_fail_before_training(manifest, tmp_path, option, says):
+    r = run("speech", "train", str(manifest), "--out", str(tmp_path / "o"), "--max-steps", "1",
+            *option, *TINY)  # fmt: skip
+    assert r.returncode == 2 and says in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+
+
+def test_predict_on_a_folder_says_it_is_a_folder(trained, tmp_path):
+    r = run("speech", "predict", str(trained), str(tmp_path))
+    assert r.returncode == 2 and "a folder, not an audio file" in r.stderr, r.stderr

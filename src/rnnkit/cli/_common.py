@@ -75,11 +75,12 @@ def number_list(
     if text is None:
         return None
     try:
-        return [cast(x) for x in text.split(",") if x.strip()]
+        numbers = [cast(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise ValueError(
-            f"expected {option} as numbers joined by commas ({example}), got {text!r}"
-        ) from None
+        numbers = []
+    if not numbers:
+        raise ValueError(f"expected {option} as numbers joined by commas ({example}), got {text!r}")
+    return numbers
 
 
 def callbacks(monitor_gradients: int, out: Any) -> list:

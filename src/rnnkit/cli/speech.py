@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -38,6 +39,16 @@ def _check_split(data: str, split: str | None) -> None:
         from ..data.audio import check_fsdd_split
 
         check_fsdd_split(split)
+
+
+def _needs_speaker_model(rec: Any, option: str) -> None:
+    """``option`` (``--same-speaker``, ``--speaker``, ``enroll``) works with a model trained
+    with ``--normalize speaker`` only: say so in the command line's words."""
+    if rec.normalization != "speaker":
+        raise ValueError(
+            f"{option} needs a model trained with --normalize speaker; this one normalises "
+            f"each recording by {rec.normalization} statistics: leave {option} out"
+        )
 
 
 @app.command()
@@ -78,10 +89,8 @@ def train(
     run: C.Run = None,
 ) -> None:
     """Train a recogniser on DATA (its training part for fsdd) and write it to --out."""
-    from ..data.audio import read_speech_data
-
     _check_split(data, split)  # wrong options fail before fsdd is fetched
-    from ..tasks.speech import SpeechRecognizer, fsdd_split
+    from ..tasks.speech import SpeechRecognizer
 
     if run.continues(out):
         rec = SpeechRecognizer.load(out)
@@ -96,11 +105,9 @@ def train(
                                dynamic_range_db=dynamic_range_db,
                                cepstral_smoothing=cepstral_smoothing,
                                normalize=normalize)  # fmt: skip
-    items = read_speech_data(data)
-    if data == "fsdd" or split is not None:
-        items = fsdd_split(items, split or "official")[0]
     rec.fit(
-        items,
+        data,
+        split=split,
         out=out,
         resume=run.resume,
         connected=connected,
@@ -126,17 +133,13 @@ def evaluate(
     lm_weight: float = LM_WEIGHT,
     word_bonus: float = WORD_BONUS,
 ) -> None:
-    """Word and character error rates of MODEL_DIR on DATA (for fsdd: the test part)."""
-    from ..data.audio import read_speech_data
-
+    """Word and character error rates of MODEL_DIR on DATA (for fsdd: the test part of the
+    split the model was trained on, unless --split names another)."""
     _check_split(data, split)
-    items = read_speech_data(data)
-    from ..tasks.speech import SpeechRecognizer, fsdd_split
+    from ..tasks.speech import SpeechRecognizer
 
     rec = SpeechRecognizer.load(model_dir)
-    if data == "fsdd" or split is not None:
-        items = fsdd_split(items, split or "official")[1]
-    m = rec.evaluate(items, **_decoding(beam, lexicon, lm, lm_weight, word_bonus))
+    m = rec.evaluate(data, split=split, **_decoding(beam, lexicon, lm, lm_weight, word_bonus))
     typer.echo(f"WER {m['wer']:.4f}  CER {m['cer']:.4f}  ({m['utterances']} utterances)")
 
 
@@ -165,6 +168,9 @@ def predict(
     from ..tasks.speech import SpeechRecognizer
 
     rec = SpeechRecognizer.load(model_dir)
+    option = "--speaker" if speaker else "--same-speaker" if same_speaker else None
+    if option is not None:
+        _needs_speaker_model(rec, option)
     name = speaker or ("speaker" if same_speaker else None)
     speakers = [name] * len(files) if name else None
     decoding = _decoding(beam, lexicon, lm, lm_weight, word_bonus)
@@ -182,6 +188,7 @@ def enroll(
     from ..tasks.speech import SpeechRecognizer
 
     rec = SpeechRecognizer.load(model_dir)
+    _needs_speaker_model(rec, "enroll")
     rec.enroll(name, files)
     rec.save(model_dir)
     typer.echo(
@@ -209,7 +216,7 @@ def stream(
     shown = ""
     for i in range(0, audio.size, step):
         partial = session.feed(audio[i : i + step])
-        if partial != shown:
-            typer.echo(f"[{(i + step) / rate:6.2f}s] {partial}")
+        if partial != shown:  # stamped at the end of the audio heard so far
+            typer.echo(f"[{min(i + step, audio.size) / rate:6.2f}s] {partial}")
             shown = partial
     typer.echo(session.finish())
