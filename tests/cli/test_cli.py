@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -258,6 +259,24 @@ def test_two_process_ddp_on_cpu_trains_a_normal_model_directory(corpus, tmp_path
         "textgen", "predict", str(out), "--prompt", "the ", "--max-new-tokens", "10", "--seed", "0"
     )
     assert p.returncode == 0, p.stderr
+
+
+@pytest.mark.slow
+def test_ddp_ranks_with_uneven_shards_finish(tmp_path):
+    """17 training texts in batches of 8 over two ranks: 9 and 8 texts, 2 and 1 batches.
+    Rank 1 ended its epoch and validated while rank 0 took its second step, and both then
+    waited for each other until killed. Each rank now takes the fewest batches any has."""
+    words = ["good", "fine", "great", "bad", "dull", "awful"]
+    lines = [f"{int(i % 6 < 3)} {words[i % 6]} film number {i}" for i in range(21)]
+    (tmp_path / "train.txt").write_text("\n".join(lines[:17]) + "\n", encoding="utf-8")
+    (tmp_path / "val.txt").write_text("\n".join(lines[17:]) + "\n", encoding="utf-8")
+    out = tmp_path / "ddp"
+    r = run("classify", "train", str(tmp_path / "train.txt"), "--val", str(tmp_path / "val.txt"),
+            "--out", str(out), "--max-epochs", "2", "--batch-size", "8", "--hidden-size", "8",
+            "--embedding-size", "8", "--no-progress", "--devices", "2", "--strategy", "ddp",
+            "--accelerator", "cpu", timeout=300, warn=True)  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((out / "metrics.json").read_text())["train_steps"] == 2  # 1 batch x 2
 
 
 def test_monitor_gradients_while_training(corpus, tmp_path, capsys):

@@ -461,3 +461,21 @@ def test_trainer_options_are_checked_before_lightning_sees_them(option, good, ba
     for value in bad:
         with pytest.raises(ValueError, match=rf"^{option} must be"):
             TrainConfig(max_steps=1, **{option: value})
+
+
+def test_every_rank_gets_as_many_batches_as_the_rank_with_fewest():
+    """Seven batches over two ranks: rank 0 had four and rank 1 three, so under DDP rank 1
+    ended its epoch (and validated) a step before rank 0, and both waited forever (found with
+    ``translate train --devices 2`` on 400 pairs)."""
+
+    def make_epoch(epoch, rank, world):
+        return [(epoch, b) for b in range(7)][rank::world]
+
+    counts = []
+    for rank in (0, 1):
+        batches = Batches(make_epoch, lambda rank, world: len(range(rank, 7, world)))
+        batches.bind(rank, 2)
+        counts.append((len(batches), len(list(batches)), len(list(batches))))
+    assert counts == [(3, 3, 3), (3, 3, 3)]
+    alone = Batches(make_epoch, lambda rank, world: len(range(rank, 7, world)))
+    assert len(alone) == 7 and len(list(alone)) == 7  # one process keeps every batch

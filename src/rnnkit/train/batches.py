@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -19,6 +20,11 @@ class Batches:
     inside an epoch, its last batch included (it then asks for the rest of that epoch, which
     may be nothing); a run resumed after a completed epoch starts at Lightning's next epoch
     (:meth:`start_at`).
+
+    Every rank yields the same number of batches, the fewest any rank has (a rank's extra
+    batch of the epoch is left out, as ``DistributedSampler(drop_last=True)`` leaves out
+    examples). DDP needs this: a rank with one batch more ends its epoch, and so validates
+    or stops, one step after the others, and the ranks then wait for each other forever.
     """
 
     def __init__(
@@ -36,7 +42,7 @@ class Batches:
         self.rank, self.world_size = rank, world_size
 
     def __len__(self) -> int:
-        return self.length(self.rank, self.world_size)
+        return min(self.length(r, self.world_size) for r in range(self.world_size))
 
     def __iter__(self) -> Iterator[Any]:
         # A generator: nothing below runs (no epoch is counted) until the first batch is asked.
@@ -53,7 +59,7 @@ class Batches:
         self.consumed = skip
         for _ in range(skip):
             next(it, None)
-        yield from it
+        yield from itertools.islice(it, len(self) - skip)
 
     def start_at(self, epoch: int) -> None:
         """A run resumed after a completed epoch (Lightning restored no state here): the first
