@@ -261,6 +261,15 @@ def test_two_process_ddp_on_cpu_trains_a_normal_model_directory(corpus, tmp_path
     assert p.returncode == 0, p.stderr
 
 
+def test_training_without_validation_prints_no_lightning_note(corpus, tmp_path):
+    """``--val-fraction 0`` printed Lightning's "you defined a validation_step but have no
+    val_dataloader" with its site-packages file path: nothing a user can act on."""
+    r = run("textgen", "train", str(corpus), "--out", str(tmp_path / "m"), "--val-fraction",
+            "0", "--max-steps", "2", *TINY, warn=True)  # fmt: skip
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "val_dataloader" not in r.stderr and "site-packages" not in r.stderr, r.stderr
+
+
 @pytest.mark.slow
 def test_ddp_ranks_with_uneven_shards_finish(tmp_path):
     """17 training texts in batches of 8 over two ranks: 9 and 8 texts, 2 and 1 batches.

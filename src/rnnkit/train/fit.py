@@ -47,6 +47,9 @@ warnings.filterwarnings("ignore", message=r".*could not find the monitored key.*
 # Under DDP: the validation loss is reduced over the ranks before it is logged (module.py),
 # every rank logs the same value, and Lightning's advice to add sync_dist=True does not apply.
 warnings.filterwarnings("ignore", message=r".*sync_dist=True.*when logging on epoch level.*")
+# A run without validation data (--val-fraction 0) is asked for; Lightning's note about the
+# model's validation_step, printed with its own file path, says nothing the user can act on.
+warnings.filterwarnings("ignore", message=r".*but have no `val_dataloader`.*")
 
 
 class _ProgressBar(TQDMProgressBar):
