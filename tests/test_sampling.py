@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from rnnkit.sampling import filter_logits, sample_next
+from rnnkit.sampling import check_options, filter_logits, sample_next
 
 DTYPES = [torch.float32, torch.float64, torch.bfloat16]
 # Probabilities with known partial sums: 0.5, 0.8, 0.95, 1.0.
@@ -166,6 +166,8 @@ def test_bfloat16_logits_sample_like_float32():
 def test_invalid_arguments_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
         sample_next(torch.randn(2, 5), **kwargs)
+    with pytest.raises(ValueError, match=message):  # the same check before any logits exist
+        check_options(**kwargs)
 
 
 @pytest.mark.parametrize(

@@ -40,13 +40,7 @@ def sample_next(
     (0 < p <= 1) may be combined: top-k first, then top-p on the renormalised rest.
     """
     _check_logits(logits)
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
-        raise ValueError(f"expected temperature to be a number >= 0, got {temperature!r}")
-    if not math.isfinite(temperature) or temperature < 0:
-        raise ValueError(
-            f"expected a finite temperature >= 0 (0 means greedy), got {temperature!r}"
-        )
-    _check_filters(top_k, top_p)
+    check_options(temperature=temperature, top_k=top_k, top_p=top_p)
     if generator is not None and generator.device.type != logits.device.type:
         raise ValueError(
             f"generator is on {generator.device} but logits are on {logits.device}; "
@@ -61,6 +55,20 @@ def sample_next(
         work = filter_logits(work, top_k=top_k, top_p=top_p)
     probs = torch.softmax(work, dim=-1)
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+def check_options(
+    *, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None
+) -> None:
+    """Raise ``ValueError`` for sampling options :func:`sample_next` would refuse: callers that
+    write output as they sample (a prompt, then tokens) check them before writing anything."""
+    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
+        raise ValueError(f"expected temperature to be a number >= 0, got {temperature!r}")
+    if not math.isfinite(temperature) or temperature < 0:
+        raise ValueError(
+            f"expected a finite temperature >= 0 (0 means greedy), got {temperature!r}"
+        )
+    _check_filters(top_k, top_p)
 
 
 def filter_logits(logits: Tensor, top_k: int | None = None, top_p: float | None = None) -> Tensor:
