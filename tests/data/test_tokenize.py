@@ -144,6 +144,23 @@ def test_bpe_pieces_read_as_text_and_split_characters_as_bytes(bpe):
     assert "".join(bpe.piece(i) for i in bpe.encode("\u4e2d")) == "<0xE4><0xB8><0xAD>"
 
 
+def test_bpe_token_bytes_decoded_incrementally_are_decode(bpe):
+    import codecs
+    import random
+
+    text = "unseen: \u00fcmlaut, \u00df, \u4e2d\u6587, \U0001f642 " + SAMPLE[:40]
+    ids = bpe.encode(text)
+    assert b"".join(bpe.token_bytes(i) for i in ids) == text.encode("utf-8")
+    rng = random.Random(0)
+    for _ in range(50):  # any ids, lone and broken bytes included: U+FFFD where decode has it
+        ids = [rng.randrange(bpe.vocab_size) for _ in range(rng.randrange(1, 30))]
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        pieces = [decoder.decode(bpe.token_bytes(i)) for i in ids]
+        assert "".join(pieces) + decoder.decode(b"", final=True) == bpe.decode(ids), ids
+    with pytest.raises(ValueError, match=r"token ids in \[0, "):
+        bpe.token_bytes(bpe.vocab_size)
+
+
 def test_bpe_vocab_and_json(bpe):
     assert bpe.vocab_size == 300
     assert len(bpe.encode(SAMPLE)) < 0.7 * len(SAMPLE.encode())  # merges were learned

@@ -93,16 +93,18 @@ class CharTokenizer:
             return [stoi[c] for c in text]
         except KeyError:
             pass
-        unknown = sorted(set(text) - stoi.keys())
         if self.unknown == "skip":
             return [stoi[c] for c in text if c in stoi]
-        shown = ", ".join(repr(c) for c in unknown[:10])
-        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        unknown = self.unknown_chars(text)
         raise ValueError(
             f"expected characters from the tokenizer's vocabulary of {self.vocab_size}, got "
-            f"{len(unknown)} unknown: {shown}{more}; build the tokenizer on text that contains "
-            f"them, or pass unknown='skip' to drop them"
+            f"{len(unknown)} unknown: {list_chars(unknown)}; build the tokenizer on text that "
+            f"contains them, or pass unknown='skip' to drop them"
         )
+
+    def unknown_chars(self, text: str) -> list[str]:
+        """The distinct characters of ``text`` outside the vocabulary, sorted."""
+        return sorted(set(text) - self.stoi.keys())
 
     def decode(self, ids: Iterable[int]) -> str:
         return "".join(_lookup(self.chars, ids))
@@ -114,6 +116,12 @@ class CharTokenizer:
     def from_dict(cls, d: dict[str, Any]) -> CharTokenizer:
         _check_dict(d, "char", {"chars", "unknown"})
         return cls(d["chars"], unknown=d["unknown"])
+
+
+def list_chars(chars: Sequence[str], most: int = 10) -> str:
+    """``"'a', 'b' and 3 more"``: the first ``most`` of ``chars`` for an error message."""
+    more = f" and {len(chars) - most} more" if len(chars) > most else ""
+    return ", ".join(repr(c) for c in chars[:most]) + more
 
 
 class WordTokenizer:
@@ -257,15 +265,26 @@ class BPETokenizer:
             raise ValueError(f"expected token ids in [0, {self.vocab_size}), got {bad}")
         return self.tokenizer.decode(ids, skip_special_tokens=False)
 
+    def token_bytes(self, i: int) -> bytes:
+        """The bytes token ``i`` stands for, which may hold only part of a UTF-8 character:
+        ``decode(ids)`` is these bytes of every id joined, decoded with ``errors="replace"``,
+        so an incremental UTF-8 decoder fed them token by token gives the same text."""
+        token = self.tokenizer.id_to_token(int(i))
+        if token is None:
+            raise ValueError(f"expected token ids in [0, {self.vocab_size}), got {i}")
+        byte_of = _byte_level_bytes()
+        if any(c not in byte_of for c in token):
+            return token.encode("utf-8")  # not a byte-level piece (a special token)
+        return bytes(byte_of[c] for c in token)
+
     def piece(self, i: int) -> str:
         """Token ``i`` as readable text: its bytes decoded as UTF-8, each byte of a
         character that the token holds only part of written ``<0xNN>`` (decoding the token
         alone would print U+FFFD for it)."""
         token = self.tokenizer.id_to_token(int(i)) or ""
-        byte_of = _byte_level_bytes()
-        if not token or any(c not in byte_of for c in token):
+        if not token or any(c not in _byte_level_bytes() for c in token):
             return token  # not a byte-level piece (a special token)
-        text = bytes(byte_of[c] for c in token).decode("utf-8", errors="surrogateescape")
+        text = self.token_bytes(i).decode("utf-8", errors="surrogateescape")
         return "".join(f"<0x{ord(c) - 0xDC00:02X}>" if 0xDC80 <= ord(c) <= 0xDCFF else c
                        for c in text)  # fmt: skip
 
