@@ -134,3 +134,23 @@ def run_diagnose(model_dir, data, out, *args: str) -> dict:
 def diagnose():
     """``diagnose(model_dir, data, out, *args) -> diagnostics.json``: see run_diagnose."""
     return run_diagnose
+
+
+def untrained_textgen(level: str, text: str, **options):
+    """A small ``TextGenerator`` with its tokenizer built on ``text`` and untrained weights
+    (seed 0): generation, checks and persistence need no training run."""
+    from rnnkit.data import make_tokenizer
+    from rnnkit.tasks._lm import LanguageModel, LMConfig
+    from rnnkit.tasks.textgen import TextGenerator
+
+    gen = TextGenerator(level=level, hidden_size=16, num_layers=1, **options)
+    gen.tokenizer = make_tokenizer(level, text, **gen.tokenizer_options)
+    torch.manual_seed(0)
+    gen.model = LanguageModel(LMConfig(gen.tokenizer.vocab_size, **gen.model_options))
+    return gen
+
+
+@pytest.fixture
+def untrained():
+    """``untrained(level, text, **options) -> TextGenerator``: see untrained_textgen."""
+    return untrained_textgen

@@ -240,3 +240,130 @@ def test_a_reverse_model_is_the_forward_model_of_the_reversed_text(shakespeare, 
     assert text[:30] == fwd.generate(":OEMOR", max_new_tokens=30, seed=3)[6:][::-1]
     with pytest.raises(ValueError, match="generate"):
         next(back.stream("ROMEO:"))
+
+
+FRENCH = "Je suis allé à la fête de l'été, où j'ai mangé une crème brûlée. Ça coûte cher !\n" * 20
+
+
+def test_bpe_generation_keeps_every_character_split_over_tokens(untrained):
+    gen = untrained("bpe", FRENCH, bpe_vocab_size=300)
+    for seed in range(3):  # untrained: many lone bytes of multi-byte characters
+        ids = list(gen._sample("Je ", 80, 1.0, None, None, seed))
+        whole = "Je " + gen.tokenizer.decode(ids)
+        assert "Je " + "".join(gen.stream("Je ", 80, seed=seed)) == whole
+        assert gen.generate("Je ", 80, seed=seed) == whole
+    ids = gen.tokenizer.encode("\u4e2d\U0001f642")  # unseen: one token per byte
+    assert len(ids) == 7
+    assert list(gen._pieces(iter(ids), "")) == ["\u4e2d", "\U0001f642"]  # each when complete
+
+
+def test_word_generation_puts_a_space_between_the_prompt_and_the_first_word(untrained):
+    gen = untrained("word", "the cat sat on the mat\nthe dog ran to the door\n" * 5)
+    for seed in range(4):
+        text = gen.generate("the cat", 6, seed=seed)
+        assert text == "the cat" + "".join(gen.stream("the cat", 6, seed=seed))
+        assert text[len("the cat")] in " \n", text
+        assert gen.generate("the cat ", 6, seed=seed) == text.replace("the cat\n", "the cat \n")
+
+
+def test_generation_checks_options_and_prompt_when_called_before_any_text(untrained):
+    gen = untrained("char", "abc\n")
+    bad = [{"temperature": -1}, {"top_p": 1.5}, {"top_k": 0}, {"max_new_tokens": -1}]
+    for options in bad:
+        with pytest.raises(ValueError):
+            gen.stream("ab", **options)  # the call itself raises, not the first piece
+    with pytest.raises(ValueError, match=r"1 unknown character.*'z'; leave them out") as e:
+        gen.stream("abz")
+    assert "skip" not in str(e.value)  # no option of generate() or the CLI is named 'unknown'
+    with pytest.raises(ValueError, match="evaluation text has 1 unknown"):
+        gen.evaluate("abcz" * 10)
+
+
+@pytest.mark.parametrize("level", ["char", "bpe"])
+def test_an_empty_prompt_starts_from_a_line_end(level, untrained):
+    gen = untrained(level, FRENCH)
+    read, forward = [], gen.model.forward
+
+    def reading(x, state=None):
+        read.append(x.tolist())
+        return forward(x, state)
+
+    gen.model.forward = reading
+    for seed in range(2):
+        assert gen.generate("", 20, seed=seed) == gen.generate("\n", 20, seed=seed)[1:]
+    assert read == [[gen.tokenizer.encode("\n")]] * 4  # not token 0, which BPE spells "!"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda c: c.pop("level"), "no 'level' field"),
+        (lambda c: c.pop("tokenizer"), "no 'tokenizer' field"),
+        (lambda c: c.update(level="sentence"), "'level' must be one of"),
+        (lambda c: c.update(level="word"), "'tokenizer' is of type 'char'"),
+        (lambda c: c.update(bptt=None), "'bptt' must be int, got null"),
+        (lambda c: c["model"].update(bogus=1), r"'model': unknown options \['bogus'\]"),
+        (lambda c: c["model"].update(hidden_size="16"), "'hidden_size' must be int"),
+        (lambda c: c["model"].update(vocab_size=10), "4 tokens but its 'model' a vocab_size of 10"),
+        (lambda c: c["tokenizer"].update(chars=["a", "b", "c"]), "3 tokens"),
+        (lambda c: c.update(train={"batch_size": 4}), "'train' has no 'betas'"),
+    ],
+    ids=["level", "tokenizer", "bad-level", "tokenizer-type", "bptt", "model-key",
+         "model-type", "model-vocab", "tokenizer-vocab", "train"],
+)  # fmt: skip
+def test_a_corrupted_config_is_one_error_naming_the_field(tmp_path, edit, message, untrained):
+    import json
+
+    untrained("char", "abc\n").save(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    edit(config)
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=message) as e:
+        TextGenerator.load(tmp_path)
+    assert str(e.value).startswith(str(tmp_path / "config.json"))
+
+
+def test_errors_name_the_options_a_user_gives(untrained):
+    with pytest.raises(ValueError, match="hidden_size must be a positive integer, got 0"):
+        TextGenerator(hidden_size=0)  # the layer would name it input_size, later
+    with pytest.raises(ValueError, match="embedding_size must be a positive integer"):
+        TextGenerator(embedding_size=-1)
+    with pytest.raises(ValueError, match="window must be a positive integer, got 0"):
+        untrained("char", "abc\n").evaluate("abcabc", mode="windows", window=0)
+    with pytest.raises(ValueError, match="empty: it has only whitespace"):
+        TextGenerator().fit(" \n\t \n", "abc", max_steps=1, progress=False)
+    with pytest.raises(ValueError, match="bpe_vocab_size sizes a BPE vocabulary"):
+        TextGenerator(level="char", bpe_vocab_size=300)
+    with pytest.raises(ValueError, match="min_freq and max_vocab limit a word vocabulary"):
+        TextGenerator(level="bpe", max_vocab=50)
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    """A character model fitted for two steps, its validation text with a character ('9')
+    that the training text lacks, and the warnings the fit gave."""
+    import warnings
+
+    out = tmp_path_factory.mktemp("short")
+    train, val = "the cat sat on the mat.\n" * 40, "the 9 cats sat.\n" * 5
+    gen = TextGenerator(level="char", hidden_size=16, num_layers=1, bptt=8)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gen.fit(train, val, out=out, max_steps=2, batch_size=4, progress=False)
+    return gen, out, (train, val), [str(w.message) for w in caught]
+
+
+def test_validation_characters_unknown_to_training_are_left_out_with_one_warning(short_run):
+    *_, warned = short_run
+    mine = [m for m in warned if "unknown character" in m]
+    assert mine == ["the validation text has 5 unknown character(s), not in the training text "
+                    "('9'); they are left out"], warned  # fmt: skip
+
+
+def test_resume_with_another_batch_size_names_the_option(short_run):
+    gen, out, (train, val), _ = short_run
+    with pytest.raises(ValueError, match=r"--resume needs the saved run's --batch-size 4 "):
+        gen.fit(train, val, out=out, resume=True, max_steps=4, batch_size=2, progress=False)
+    fresh = TextGenerator(level="char", hidden_size=16, num_layers=1, bptt=8)  # reads config.json
+    with pytest.raises(ValueError, match=r"--batch-size 4 \(the carried state has that batch\)"):
+        fresh.fit(train, val, out=out, resume=True, max_steps=4, batch_size=2, progress=False)

@@ -47,7 +47,7 @@ def textgen_probe(gen, data: str, batch_size: int, seq_len: int, **options: str)
 
     _options(options, {}, "textgen")
     text = read_splits("ptb")["test"] if data == "ptb" else read_text(data)
-    ids = gen._encode(text, "diagnosis text", unknown_ok=True)
+    ids = gen._encode(text, "diagnosis text", drop_unknown=True)
     xs, ys = chunk_windows(ids, seq_len)
     full = int((ys[:, -1] != -100).sum())  # windows without right padding
     if full < 1:

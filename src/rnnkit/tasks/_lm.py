@@ -20,6 +20,9 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import numbers
+import types
+import typing
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +67,10 @@ class LMConfig:
             object.__setattr__(self, "adaptive_cutoffs", cuts)
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {sorted(CELLS)}, got {self.cell!r}")
+        for name in ("hidden_size", "num_layers", "embedding_size"):
+            v = getattr(self, name)  # checked here: the layers would name them input_size
+            if (v is not None or name != "embedding_size") and not _positive_int(v):
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
         if self.vocab_size < 2:
             raise ValueError(f"expected a vocabulary of at least 2 tokens, got {self.vocab_size}")
         if self.tie_weights and self.embedding_size not in (None, self.hidden_size):
@@ -91,6 +98,49 @@ class LMConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Any) -> LMConfig:
+        """Inverse of :meth:`to_dict` as read back from JSON, checked: an unknown or missing
+        key, or a value of the wrong type, is a ``ValueError`` naming it."""
+        if not isinstance(d, dict):
+            raise ValueError(f"expected the model options as an object, got {type(d).__name__}")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - set(fields))
+        missing = sorted(n for n, f in fields.items()
+                         if n not in d and f.default is dataclasses.MISSING)  # fmt: skip
+        if unknown or missing:
+            what = f"unknown options {unknown}" if unknown else f"no {missing[0]!r}"
+            raise ValueError(f"{what}; expected the fields of LMConfig")
+        hints = typing.get_type_hints(cls)
+        for name, value in d.items():
+            if not _fits(value, hints[name]):
+                raise ValueError(f"{name!r} must be {_type_name(hints[name])}, got {value!r}")
+        return cls(**d)
+
+
+def _positive_int(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether a JSON ``value`` is of the type ``hint`` (a tuple may be a JSON list)."""
+    args = typing.get_args(hint)
+    if isinstance(hint, types.UnionType):
+        return any(_fits(value, a) for a in args)
+    if typing.get_origin(hint) is tuple:
+        return isinstance(value, (list, tuple)) and all(_fits(v, args[0]) for v in value)
+    if hint in (int, float):  # an int is a float too; a bool is neither
+        return isinstance(value, (int, hint)) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _type_name(hint: Any) -> str:
+    if isinstance(hint, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(hint))
+    if typing.get_origin(hint) is tuple:
+        return f"a list of {_type_name(typing.get_args(hint)[0])}"
+    return "null" if hint is type(None) else getattr(hint, "__name__", str(hint))
 
 
 class LanguageModel(nn.Module):

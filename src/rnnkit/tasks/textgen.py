@@ -13,8 +13,12 @@ window from zero at a random offset per epoch.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
+import json
 import math
+import numbers
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,7 +34,8 @@ from ..data import (
     shard_stream,
     tokenizer_from_dict,
 )
-from ..sampling import sample_next
+from ..data.tokenize import list_chars
+from ..sampling import check_options, sample_next
 from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, finish, fit, run_folder
 from ._lm import LanguageModel, LMConfig, lm_loss
 
@@ -105,6 +110,12 @@ class TextGenerator:
                 "adaptive_softmax needs level='word' (its clusters follow the word "
                 f"vocabulary's frequency order), got level={level!r}"
             )
+        if level != "word" and (min_freq != 1 or max_vocab is not None):
+            raise ValueError(f"min_freq and max_vocab limit a word vocabulary, got "
+                             f"level={level!r}; drop them or use level='word'")  # fmt: skip
+        if level != "bpe" and bpe_vocab_size != 1024:
+            raise ValueError(f"bpe_vocab_size sizes a BPE vocabulary, got level={level!r}; "
+                             "drop it or use level='bpe'")  # fmt: skip
         self.level, self.bptt, self.stateful, self.reverse = level, bptt, stateful, reverse
         self.tokenizer_options = {"char": {}, "word": {"min_freq": min_freq, "max_size": max_vocab},
                                   "bpe": {"vocab_size": bpe_vocab_size}}[level]  # fmt: skip
@@ -146,15 +157,18 @@ class TextGenerator:
         if not {"max_epochs", "max_steps", "max_time"} & set(train_options):
             train_options = {**train_options, "max_epochs": 1}
         cfg = TrainConfig.from_options(**train_options)
+        if resume:
+            self._check_resume(cfg, out)
         if val_text is None:
             cut = int(len(train_text) * 0.9)
             train_text, val_text = train_text[:cut], train_text[cut:]
         if not train_text.strip():
-            raise ValueError("the training text is empty")
+            what = f": it has only whitespace ({len(train_text)} characters)" if train_text else ""
+            raise ValueError(f"the training text is empty{what}; expected text to learn from")
         if self.tokenizer is None or not resume:
             self.tokenizer = make_tokenizer(self.level, train_text, **self.tokenizer_options)
         train_ids = self._encode(train_text, "training text")
-        val_ids = self._encode(val_text, "validation text", unknown_ok=True) if val_text else None
+        val_ids = self._encode(val_text, "validation text", drop_unknown=True) if val_text else None
         if self.model is None or not resume:
             torch.manual_seed(cfg.seed)  # the initial weights follow the seed too
             self.model = LanguageModel(LMConfig(self.tokenizer.vocab_size, **self.model_options))
@@ -172,12 +186,41 @@ class TextGenerator:
             self.save(out)
         return self
 
-    def _encode(self, text: str, what: str, unknown_ok: bool = False) -> torch.Tensor:
-        tok = self.tokenizer
-        if unknown_ok and self.level == "char":
-            known = set(tok.to_dict()["chars"])
-            text = "".join(ch for ch in text if ch in known)
-        ids = torch.tensor(tok.encode(text), dtype=torch.long)
+    def _check_resume(self, cfg: TrainConfig, out: str | Path | None) -> None:
+        """A stateful run carries one state per stream of the batch from window to window, so
+        it continues only with the batch size it was saved with."""
+        saved = self.train_config
+        if saved is None and out is not None and (Path(out) / io.CONFIG_FILE).is_file():
+            saved = TrainConfig.from_dict(io.read_config(out, task=TASK).get("train"))
+        if self.stateful and saved is not None and saved.batch_size != cfg.batch_size:
+            raise ValueError(
+                f"--resume needs the saved run's --batch-size {saved.batch_size} (the carried "
+                f"state has that batch), got {cfg.batch_size}"
+            )
+
+    def _known(self, text: str, what: str, drop: bool = False) -> str:
+        """``text`` checked against a character model's vocabulary: a character outside it is
+        an error that names it, or with ``drop`` left out, with one warning that counts them.
+        (A word model reads an unknown word as ``<unk>``; byte-level BPE knows every text.)"""
+        if self.level != "char" or not (unknown := self.tokenizer.unknown_chars(text)):
+            return text
+        if not drop:
+            raise ValueError(
+                f"the {what} has {len(unknown)} unknown character(s), not in this model's "
+                f"training text: {list_chars(unknown)}; leave them out, or train a model on "
+                f"text that has them"
+            )
+        kept = "".join(ch for ch in text if ch in self.tokenizer.stoi)
+        warnings.warn(
+            f"the {what} has {len(text) - len(kept)} unknown character(s), not in the "
+            f"training text ({list_chars(unknown)}); they are left out",
+            stacklevel=4,  # the caller of fit()
+        )
+        return kept
+
+    def _encode(self, text: str, what: str, drop_unknown: bool = False) -> torch.Tensor:
+        text = self._known(text, what, drop=drop_unknown)
+        ids = torch.tensor(self.tokenizer.encode(text), dtype=torch.long)
         if self.reverse:
             ids = ids.flip(0)  # a backward model reads the token stream from its end
         if ids.numel() < 2:
@@ -195,6 +238,11 @@ class TextGenerator:
         RNN's natural measure). ``mode="windows"``: non-overlapping ``window``-token
         pieces, each from a zero state (what a fixed-context model sees).
         """
+        if mode not in ("stream", "windows"):
+            raise ValueError(f"mode must be 'stream' or 'windows', got {mode!r}")
+        for name, value in (("window", window), ("batch_size", batch_size)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
         model = self._ready()
         ids = self._encode(text, "evaluation text")
         total, count = 0.0, 0
@@ -204,14 +252,12 @@ class TextGenerator:
                 logits, state = model(x, state)
                 loss, n = lm_loss(logits, y)
                 total, count = total + float(loss) * n, count + n
-        elif mode == "windows":
+        else:
             xs, ys = chunk_windows(ids, window)
             for i in range(0, xs.shape[0], batch_size):
                 logits, _ = model(xs[i : i + batch_size])
                 loss, n = lm_loss(logits, ys[i : i + batch_size])
                 total, count = total + float(loss) * n, count + n
-        else:
-            raise ValueError(f"mode must be 'stream' or 'windows', got {mode!r}")
         loss = total / count
         chars = len(text) * count / ids.numel()  # characters whose tokens were predicted
         return {"loss": loss, "perplexity": math.exp(min(loss, 700)), "tokens": count,
@@ -247,30 +293,57 @@ class TextGenerator:
         seed: int | None = None,
     ) -> Iterator[str]:
         """Yield generated text piece by piece. The prompt is read once; each new token is
-        one ``step()`` of the network with the carried state."""
+        one ``step()`` of the network with the carried state.
+
+        The options and the prompt are checked on the call, before any piece is made. The
+        pieces joined are the text of all the sampled tokens (a BPE token that ends inside a
+        character waits for the rest of its bytes), after a space where a word-level prompt
+        ends in a word: ``prompt + "".join(pieces)`` is what :meth:`generate` returns."""
         if self.reverse:
             raise ValueError(
                 "this is a reverse (backward) language model: it writes the text before the "
                 "prompt, which cannot be streamed left to right; call generate()"
             )
+        tokens = self._sample(prompt, max_new_tokens, temperature, top_k, top_p, seed)
+        space = self.level == "word" and prompt != "" and not prompt[-1].isspace()
+        return self._pieces(tokens, " " if space else "")
+
+    def _pieces(self, tokens: Iterator[int], separator: str) -> Iterator[str]:
+        """The text of ``tokens`` as it comes, ``separator`` before the first piece unless it
+        starts a new line."""
+        for piece in self._decoded(tokens):
+            yield piece if not separator or piece.startswith("\n") else separator + piece
+            separator = ""
+
+    def _decoded(self, tokens: Iterator[int]) -> Iterator[str]:
+        if self.level == "bpe":  # bytes, decoded incrementally: a split character waits
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            for token in tokens:
+                if piece := decoder.decode(self.tokenizer.token_bytes(token)):
+                    yield piece
+            if rest := decoder.decode(b"", final=True):  # a character never completed
+                yield rest
+            return
         produced: list[int] = []
         emitted = ""
-        for token in self._sample(prompt, max_new_tokens, temperature, top_k, top_p, seed):
+        for token in tokens:  # a char or word text only ever grows at its end
             produced.append(token)
             text = self._decode(produced)
-            if text.startswith(emitted) and len(text) > len(emitted):
+            if len(text) > len(emitted):
                 yield text[len(emitted) :]
                 emitted = text
 
-    @torch.no_grad()
     def _sample(self, prompt: str, max_new_tokens: int, temperature: float, top_k: int | None,
                 top_p: float | None, seed: int | None) -> Iterator[int]:  # fmt: skip
         """Token ids sampled one ``step()`` at a time after reading the prompt once (a
-        reverse model reads the prompt backwards and samples the tokens before it)."""
-        if max_new_tokens < 0:
-            raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+        reverse model reads the prompt backwards and samples the tokens before it). The
+        options, the model and the prompt are checked now, before the first token."""
+        if (isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, numbers.Integral)
+                or max_new_tokens < 0):  # fmt: skip
+            raise ValueError(f"max_new_tokens must be an integer >= 0, got {max_new_tokens!r}")
+        check_options(temperature=temperature, top_k=top_k, top_p=top_p)
         model = self._ready()
-        ids = self.tokenizer.encode(prompt) if prompt else []
+        ids = self.tokenizer.encode(self._known(prompt, "prompt")) if prompt else []
         if self.level == "word" and ids and prompt and not prompt.endswith("\n"):
             ids = ids[:-1]  # the word tokenizer ends every line with <eos>: not yet
         if self.reverse:
@@ -278,11 +351,16 @@ class TextGenerator:
         if not ids:
             ids = [self._start_id()]
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        options = {"temperature": temperature, "top_k": top_k, "top_p": top_p, "generator": gen}
+        return self._draw(model, ids, max_new_tokens, options)
+
+    @torch.no_grad()
+    def _draw(self, model: LanguageModel, ids: list[int], max_new_tokens: int,
+              options: dict[str, Any]) -> Iterator[int]:  # fmt: skip
         logits, state = model(torch.tensor([ids]))
         logits = logits[:, -1]
         for _ in range(max_new_tokens):
-            token = sample_next(logits, temperature=temperature, top_k=top_k, top_p=top_p,
-                                generator=gen)  # fmt: skip
+            token = sample_next(logits, **options)
             yield int(token)
             logits, state = model.step(token, state)
 
@@ -291,12 +369,14 @@ class TextGenerator:
         return text.replace(" \n", "\n") if self.level == "word" else text
 
     def _start_id(self) -> int:
-        d = self.tokenizer.to_dict()
-        if self.level == "char" and "\n" in d.get("chars", []):
-            return self.tokenizer.encode("\n")[0]
+        """What an empty prompt starts from: a line's end, after which a text's lines begin
+        (``<eos>`` for words; ``"\\n"`` for characters when the text had one, and for BPE,
+        whose byte alphabet always has it)."""
         if self.level == "word":
             return self.tokenizer.eos_id
-        return 0
+        if self.level == "char" and "\n" not in self.tokenizer.stoi:
+            return 0
+        return self.tokenizer.encode("\n")[-1]
 
     def _ready(self) -> LanguageModel:
         if self.model is None:
@@ -319,22 +399,76 @@ class TextGenerator:
 
     @classmethod
     def load(cls, path: str | Path) -> TextGenerator:
-        """Load a model directory written by :meth:`save` (no pickle is ever read)."""
+        """Load a model directory written by :meth:`save` (no pickle is ever read). Its
+        ``config.json`` is checked first: a missing or mistyped field, or a tokenizer that does
+        not fit the model, is a ``ValueError`` that names it."""
         config = io.read_config(path, task=TASK)
-        model_cfg = LMConfig(**config["model"])
+        try:
+            model_cfg, tokenizer, train_config = _read_config(config)
+        except ValueError as e:
+            raise ValueError(f"{Path(path) / io.CONFIG_FILE}: {e}; restore the file or "
+                             "train the model again") from None  # fmt: skip
         options = {k: v for k, v in dataclasses.asdict(model_cfg).items() if k != "vocab_size"}
         self = cls.__new__(cls)
         self.level, self.bptt, self.stateful = config["level"], config["bptt"], config["stateful"]
-        self.reverse = bool(config.get("reverse", False))
+        self.reverse = config.get("reverse", False)
         self.tokenizer_options = config.get("tokenizer_options", {})
         self.model_options = options
-        self.tokenizer = tokenizer_from_dict(config["tokenizer"])
+        self.tokenizer = tokenizer
         self.model = LanguageModel(model_cfg)
         io.load_weights(path, self.model)
         self.model.eval()
         self.metrics = io.read_metrics(path)
-        self.train_config = TrainConfig.from_dict(config.get("train"))
+        self.train_config = train_config
         return self
+
+
+# The fields of a textgen config.json (besides io's), their JSON types, and which may be absent.
+_FIELDS: dict[str, tuple[type, ...]] = {
+    "level": (str,), "bptt": (int,), "stateful": (bool,), "model": (dict,),
+    "tokenizer": (dict,), "reverse": (bool,), "tokenizer_options": (dict,),
+    "train": (dict, type(None)),
+}  # fmt: skip
+_OPTIONAL = {"reverse", "tokenizer_options", "train"}  # absent from older model directories
+
+
+def _read_config(config: dict[str, Any]) -> tuple[LMConfig, Any, TrainConfig | None]:
+    """The model options, tokenizer and training options of a textgen ``config.json``,
+    checked before anything is built from them."""
+    for key, kinds in _FIELDS.items():
+        if key not in config:
+            if key in _OPTIONAL:
+                continue
+            raise ValueError(f"it has no {key!r} field")
+        value = config[key]
+        if not isinstance(value, kinds) or (kinds == (int,) and isinstance(value, bool)):
+            names = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+            raise ValueError(f"its {key!r} must be {names}, got {json.dumps(value)[:40]}")
+    if config["level"] not in LEVELS:
+        raise ValueError(f"its 'level' must be one of {LEVELS}, got {config['level']!r}")
+    if config["bptt"] < 1:
+        raise ValueError(f"its 'bptt' must be a positive integer, got {config['bptt']}")
+    try:
+        model_cfg = LMConfig.from_dict(config["model"])
+    except ValueError as e:
+        raise ValueError(f"its 'model': {e}") from None
+    try:
+        tokenizer = tokenizer_from_dict(config["tokenizer"])
+    except ValueError as e:
+        raise ValueError(f"its 'tokenizer': {e}") from None
+    if config["tokenizer"]["type"] != config["level"]:
+        raise ValueError(f"its 'tokenizer' is of type {config['tokenizer']['type']!r} but its "
+                         f"'level' is {config['level']!r}")  # fmt: skip
+    if tokenizer.vocab_size != model_cfg.vocab_size:
+        raise ValueError(f"its 'tokenizer' has {tokenizer.vocab_size} tokens but its 'model' "
+                         f"a vocab_size of {model_cfg.vocab_size}")  # fmt: skip
+    try:
+        train_config = TrainConfig.from_dict(config.get("train"))
+    except KeyError as e:
+        raise ValueError(f"its 'train' has no {e} field") from None
+    except (ValueError, TypeError) as e:  # TypeError: an unknown key
+        raise ValueError(f"its 'train': {e}") from None
+    return model_cfg, tokenizer, train_config
 
 
 def _stream_batches(ids: torch.Tensor, batch_size: int, bptt: int, stateful: bool,
