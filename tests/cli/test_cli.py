@@ -317,3 +317,71 @@ def test_a_reverse_word_model_writes_the_text_before_the_prompt(corpus, tmp_path
     assert r.returncode == 0, r.stderr
     text = r.stdout.strip()
     assert text.endswith("ran to the door .") and len(text.split()) > 5, text
+
+
+def test_predict_checks_its_options_before_it_prints_the_prompt(trained, tmp_path, capsys):
+    import json
+    import shutil
+
+    from rnnkit.cli import main
+
+    for bad in (["--temperature", "-1"], ["--top-p", "1.5"], ["--max-new-tokens", "-1"],
+                ["--prompt", "the \u2603"]):  # fmt: skip
+        code = main(["textgen", "predict", str(trained), "--prompt", "the ", *bad])
+        printed = capsys.readouterr()
+        assert (code, printed.out) == (2, ""), (bad, printed)
+        assert printed.err.startswith("rnnkit: error: ") and printed.err.count("\n") == 1
+    broken = tmp_path / "broken"
+    shutil.copytree(trained, broken, ignore=shutil.ignore_patterns("*.ckpt", "logs"))
+    config = json.loads((broken / "config.json").read_text())
+    config["bptt"] = None
+    (broken / "config.json").write_text(json.dumps(config))
+    assert main(["textgen", "predict", str(broken), "--prompt", "the "]) == 2
+    assert capsys.readouterr() == ("", f"rnnkit: error: {broken / 'config.json'}: its 'bptt' "
+                                   "must be int, got null; restore the file or train the model "
+                                   "again\n")  # fmt: skip
+
+
+def test_eval_of_a_one_file_dataset_scores_the_part_train_held_out(untrained, tmp_path, capsys):
+    from rnnkit.cli import main
+    from rnnkit.data import read_text
+
+    root = os.environ.get("RNNKIT_DATA_DIR")
+    if not root or not (Path(root) / "tinyshakespeare" / "input.txt").is_file():
+        pytest.skip("needs RNNKIT_DATA_DIR with tinyshakespeare (CI points it at ../shared/data)")
+    untrained("char", read_text("tinyshakespeare")).save(tmp_path)
+    code = main(["textgen", "eval", str(tmp_path), "tinyshakespeare", "--mode", "windows"])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0 and len(out) == 2, out
+    tokens = int(out[0].split("(")[1].split()[0])
+    assert 111_000 < tokens < 111_540, out  # the last 10%, in 64-character windows
+    assert out[1] == ("scored the last 10% of tinyshakespeare (111540 of 1115394 characters), "
+                      "which train holds out for validation")  # fmt: skip
+
+
+def test_train_sets_the_vocabulary_and_layer_options_of_the_docs(corpus, tmp_path, capsys):
+    import json
+
+    from rnnkit.cli import main
+
+    out = tmp_path / "m"
+    code = main(["textgen", "train", str(corpus), "--out", str(out), "--level", "word",
+                 "--min-freq", "121", "--max-vocab", "20", "--layer-norm", "--input-dropout",
+                 "0.1", "--embedding-init-std", "0.2", "--max-steps", "1", *TINY])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    config = json.loads((out / "config.json").read_text())
+    words = config["tokenizer"]["words"]  # "cat" & co. (120 each) fall below --min-freq 121
+    assert words == ["<eos>", "<unk>", "the", "and", "door.", "mat", "on", "ran", "sat", "to"]
+    assert config["tokenizer_options"] == {"min_freq": 121, "max_size": 20}
+    model = config["model"]
+    assert (model["layer_norm"], model["input_dropout"], model["embedding_init_std"]) == (
+        True, 0.1, 0.2)  # fmt: skip
+    code = main(["textgen", "train", str(corpus), "--out", str(out), "--bpe-vocab-size", "300"])
+    assert code == 2 and "level='bpe'" in capsys.readouterr().err
+
+
+def test_python_m_rnnkit_is_the_rnnkit_command():
+    r = subprocess.run([sys.executable, "-m", "rnnkit", "--help"], capture_output=True,
+                       text=True, timeout=120, stdin=subprocess.DEVNULL)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "textgen" in r.stdout and "rnnkit" in r.stdout

@@ -26,12 +26,17 @@ def train(
     num_layers: int = typer.Option(2, help="Stacked layers."),
     embedding_size: int = typer.Option(None, help="Embedding width (default: hidden size)."),
     dropout: float = typer.Option(0.0, help="Dropout between layers."),
+    input_dropout: float = typer.Option(0.0, help="Dropout on each layer's input."),
     recurrent_dropout: float = typer.Option(0.0, help="Variational dropout on h fed back."),
     weight_drop: float = typer.Option(0.0, help="DropConnect on the recurrent weights."),
     zoneout: float = typer.Option(0.0, help="Zoneout probability."),
+    layer_norm: bool = typer.Option(False, help="Layer-normalised cells (Ba et al. 2016)."),
     embedding_dropout: float = typer.Option(0.0, help="Drop whole words from the embedding."),
     output_dropout: float = typer.Option(0.0, help="Locked dropout before the output layer."),
     tie_weights: bool = typer.Option(False, help="Share embedding and output weights."),
+    embedding_init_std: float = typer.Option(
+        None, help="Initial N(0, std) spread of the embedding (default: by level and tying)."
+    ),
     residual: bool = typer.Option(
         False, help="Pre-norm residual layers: x + rnn(LayerNorm(x)) each, LayerNorm at the top."
     ),
@@ -41,6 +46,9 @@ def train(
     reverse: bool = typer.Option(
         False, help="A backward model (reads the text from its end), for classifier transfer."
     ),
+    min_freq: int = typer.Option(1, help="Word level: words rarer than this become <unk>."),
+    max_vocab: int = typer.Option(None, help="Word level: vocabulary size limit."),
+    bpe_vocab_size: int = typer.Option(1024, help="BPE level: vocabulary size."),
     bptt: int = typer.Option(64, help="Tokens per truncated-BPTT window."),
     stateful: bool = typer.Option(True, help="Carry the hidden state across windows."),
     val_fraction: float = typer.Option(0.1, help="Last fraction of a single text held out."),
@@ -62,10 +70,13 @@ def train(
     else:  # a new run, or one killed before it wrote config.json (same options again)
         gen = TextGenerator(level=level, cell=cell, hidden_size=hidden_size,
                             num_layers=num_layers, embedding_size=embedding_size,
-                            dropout=dropout, recurrent_dropout=recurrent_dropout,
-                            weight_drop=weight_drop, zoneout=zoneout,
+                            dropout=dropout, input_dropout=input_dropout,
+                            recurrent_dropout=recurrent_dropout, weight_drop=weight_drop,
+                            zoneout=zoneout, layer_norm=layer_norm,
                             embedding_dropout=embedding_dropout, output_dropout=output_dropout,
-                            tie_weights=tie_weights, bptt=bptt, stateful=stateful,
+                            tie_weights=tie_weights, embedding_init_std=embedding_init_std,
+                            min_freq=min_freq, max_vocab=max_vocab,
+                            bpe_vocab_size=bpe_vocab_size, bptt=bptt, stateful=stateful,
                             residual=residual, reverse=reverse,
                             adaptive_softmax=C.number_list(adaptive_softmax, "--adaptive-softmax",
                                                            int, "2000,6000"))  # fmt: skip
@@ -82,22 +93,47 @@ def train(
 @app.command("eval")
 def evaluate(
     model_dir: Path = typer.Argument(..., help="A model directory written by train."),
-    data: str = typer.Argument(..., help="A text file, folder, or dataset name (ptb: test)."),
+    data: str = typer.Argument(
+        ...,
+        help="A text file, a folder, or a dataset name (ptb: its test split; "
+        "tinyshakespeare: the part train holds out, its last --val-fraction).",
+    ),
     mode: str = typer.Option("stream", help="stream (carried state) or windows (zero state)."),
     window: int = typer.Option(64, help="Window length for --mode windows."),
+    val_fraction: float = typer.Option(
+        0.1, help="For a one-file dataset name: score its last fraction (train's --val-fraction)."
+    ),
     encoding: str = C.ENCODING,
 ) -> None:
     """Cross-entropy, perplexity and bits per character of MODEL_DIR on DATA."""
-    from ..data import read_splits, read_text
     from ..tasks.textgen import TextGenerator
 
     gen = TextGenerator.load(model_dir)
-    text = read_splits("ptb", encoding)["test"] if data == "ptb" else read_text(data, encoding)
+    text, part = _eval_text(data, val_fraction, encoding)
     m = gen.evaluate(text, mode=mode, window=window)
     typer.echo(
         f"loss {m['loss']:.4f} nats/token  perplexity {m['perplexity']:.2f}  "
         f"bits/char {m['bits_per_char']:.4f}  ({m['tokens']} tokens, {mode})"
     )
+    if part:
+        typer.echo(f"scored {part}")
+
+
+def _eval_text(data: str, val_fraction: float, encoding: str) -> tuple[str, str | None]:
+    """The text ``eval`` scores on DATA, and which part of a registered dataset that is:
+    never text that ``train`` on the same name learned from."""
+    from ..data import is_registered, read_splits, read_text, split_text
+
+    if data == "ptb":  # as train reads it: its own train and valid splits
+        return read_splits("ptb", encoding)["test"], "the test split of ptb (ptb.test.txt)"
+    text = read_text(data, encoding)
+    if Path(data).exists() or not is_registered(data):
+        return text, None
+    if val_fraction == 0:
+        return text, f"all of {data} (--val-fraction 0), the training text included"
+    _, held_out = split_text(text, val_fraction)
+    return held_out, (f"the last {val_fraction * 100:g}% of {data} ({len(held_out)} of {len(text)} "
+                      "characters), which train holds out for validation")  # fmt: skip
 
 
 @app.command()
