@@ -9,12 +9,18 @@ attention plots), ``to_dict``/``from_dict`` (plain JSON stored in ``config.json`
 (a space becomes ``▁`` and starts a word, as SentencePiece does) and byte fallback (a
 character never seen in training is spelled as its UTF-8 bytes ``<0xNN>``), so nothing is
 ever unknown and ``decode(encode(s)) == s`` for any sentence without leading whitespace,
-punctuation spacing and repeated spaces included: no detokenizer guesses are needed.
+punctuation spacing and repeated spaces included: no detokenizer guesses are needed. The one
+exception is the character ``▁`` (U+2581) itself, which stands for a space and decodes as one.
 ``WordTokenizer`` splits on whitespace and joins with one space (exact up to spacing).
+
+The special ids are never read from text: a sentence that contains ``<s>``, ``</s>``,
+``<pad>``, ``<unk>`` (or ``<0x41>``) spells those characters like any others, so a corpus
+about HTML or tokenizers cannot end a sentence early or put padding inside a batch.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -32,10 +38,10 @@ class SubwordTokenizer:
     kind = "bpe"
 
     def __init__(self, tokenizer: Any) -> None:
-        self.tokenizer = tokenizer
         for i, tok in enumerate(SPECIALS):
             if tokenizer.token_to_id(tok) != i:
                 raise ValueError(f"expected special token {tok!r} at id {i}; rebuild the tokenizer")
+        self.tokenizer = _text_only(tokenizer)
 
     @classmethod
     def build(
@@ -91,8 +97,8 @@ class SubwordTokenizer:
         return self.tokenizer.id_to_token(int(i)) or UNK
 
     def decode(self, ids: Iterable[int]) -> str:
-        ids = [int(i) for i in ids if int(i) >= len(SPECIALS) or int(i) == UNK_ID]
-        return self.tokenizer.decode(ids, skip_special_tokens=False).replace(UNK, "")
+        ids = [int(i) for i in ids if int(i) >= len(SPECIALS)]  # "<unk>" in text stays
+        return self.tokenizer.decode(ids, skip_special_tokens=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "bpe", "tokenizer": self.tokenizer.to_str()}
@@ -107,6 +113,27 @@ class SubwordTokenizer:
             raise ValueError(f"expected a serialized `tokenizers` BPE tokenizer: {e}") from e
 
 
+def _text_only(tokenizer: Any) -> Any:
+    """``tokenizer`` reading special-token strings in text as text: its added tokens (the
+    specials and the byte tokens) are not matched in input (``encode_special_tokens``, which
+    ``tokenizers`` does not save, so it is set on every load), and BPE merges that would
+    spell one of them out of characters are dropped (the trainer gives such a merge the
+    special token's id: ``</s>`` in a training text would end sentences)."""
+    state = json.loads(tokenizer.to_str())
+    added = {t["content"] for t in state.get("added_tokens", [])}
+    merges = state["model"].get("merges", [])
+    # a merge is ["a", "b"] (tokenizers >= 0.20) or "a b" (older files)
+    keep = [m for m in merges if "".join(m if isinstance(m, list) else m.split(" ", 1))
+            not in added]  # fmt: skip
+    if len(keep) < len(merges):
+        from tokenizers import Tokenizer
+
+        state["model"]["merges"] = keep
+        tokenizer = Tokenizer.from_str(json.dumps(state))
+    tokenizer.encode_special_tokens = True
+    return tokenizer
+
+
 class WordTokenizer:
     """Whitespace-separated words; words seen fewer than ``min_freq`` times are ``<unk>``."""
 
@@ -116,15 +143,15 @@ class WordTokenizer:
         if tuple(words[: len(SPECIALS)]) != SPECIALS:
             raise ValueError(f"expected the vocabulary to start with {SPECIALS}")
         self.words = list(words)
-        self.stoi = {w: i for i, w in enumerate(self.words)}
+        # text maps to the ordinary words only: a literal "</s>" is a word, never the end
+        n = len(SPECIALS)
+        self.stoi = {w: i for i, w in enumerate(self.words[n:], start=n)}
 
     @classmethod
     def build(
         cls, sentences: Iterable[str], vocab_size: int | None = None, min_freq: int = 1
     ) -> WordTokenizer:
         counts = Counter(w for s in sentences for w in s.split())
-        for s in SPECIALS:
-            counts.pop(s, None)
         ranked = sorted((w for w, n in counts.items() if n >= min_freq),
                         key=lambda w: (-counts[w], w))  # fmt: skip
         if vocab_size is not None:
