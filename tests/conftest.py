@@ -154,3 +154,25 @@ def untrained_textgen(level: str, text: str, **options):
 def untrained():
     """``untrained(level, text, **options) -> TextGenerator``: see untrained_textgen."""
     return untrained_textgen
+
+
+def make_untrained_translator(pairs, tokenizer: str = "word", seed: int = 0, **options):
+    """A Translator with tokenizers learned from ``pairs`` and tiny random weights, no
+    training run: quick to make, for checks of what it accepts and returns."""
+    from rnnkit.tasks._seq2seq import Seq2Seq, Seq2SeqConfig
+    from rnnkit.tasks.translate import Translator
+
+    tr = Translator(tokenizer=tokenizer, min_freq=1, embedding_size=8, encoder_size=8,
+                    decoder_size=16, dropout=0.0, **options)  # fmt: skip
+    tr._build_tokenizers(pairs)
+    torch.manual_seed(seed)
+    sizes = (tr.src_tok.vocab_size, tr.tgt_tok.vocab_size)
+    tr.model = Seq2Seq(Seq2SeqConfig(*sizes, **tr.model_options)).eval()
+    return tr
+
+
+@pytest.fixture
+def untrained_translator():
+    """``untrained_translator(pairs, tokenizer="word", seed=0, **options)``: see
+    make_untrained_translator."""
+    return make_untrained_translator

@@ -9,13 +9,14 @@ import paths, so that opening a text generator does not import the speech pipeli
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import json
 import math
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,19 @@ def read_config(path: PathLike, task: str | None = None) -> dict:
     if task is not None and config["task"] != task:
         raise ValueError(f"{path} holds a {config['task']!r} model, not {task!r}")
     return config
+
+
+@contextlib.contextmanager
+def damaged_config(path: PathLike) -> Iterator[None]:
+    """Around building an estimator from a checked :func:`read_config`: an entry missing,
+    unknown or not matching the others (``KeyError``, ``TypeError``, ``ValueError``) becomes
+    one ``ValueError`` line that says the model folder is damaged."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError) as e:
+        what = f"no {e.args[0]!r} entry" if isinstance(e, KeyError) else str(e)
+        raise ValueError(f"{path}: the model folder is damaged (config.json: {what}); copy or "
+                         "save it again from the original, or train anew") from None  # fmt: skip
 
 
 def read_metrics(path: PathLike) -> dict:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from numbers import Integral
 
 import torch
 from torch import Tensor
@@ -37,6 +38,27 @@ class Hypothesis:
     tokens: list[int]  # without </s>
     score: float  # length-normalised
     log_prob: float
+
+
+def check_options(beam_size: int, alpha: float, n_best: int, max_len_ratio: float,
+                  no_repeat_ngram: int) -> None:  # fmt: skip
+    """The search options as :func:`beam_search` and :func:`greedy` take them, or a
+    ``ValueError`` that names the one out of range (NaN and infinity included)."""
+    for name, flag, value, low in (
+        ("beam_size", "--beam", beam_size, 1),
+        ("n_best", "--n-best", n_best, 1),
+        ("no_repeat_ngram", "--no-repeat-ngram", no_repeat_ngram, 0),
+    ):
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
+            raise ValueError(f"expected {name} ({flag}) an integer >= {low}, got {value!r}")
+    if n_best > beam_size:
+        raise ValueError(f"expected 1 <= n_best <= beam_size ({beam_size}), got {n_best}")
+    if not math.isfinite(alpha):
+        raise ValueError(f"expected alpha (--alpha) a finite number (0: no length penalty), "
+                         f"got {alpha!r}")  # fmt: skip
+    if not (math.isfinite(max_len_ratio) and max_len_ratio > 0):
+        raise ValueError(f"expected max_len_ratio (--max-len-ratio) a finite number > 0, "
+                         f"got {max_len_ratio!r}")  # fmt: skip
 
 
 def length_penalty(length: int, alpha: float) -> float:

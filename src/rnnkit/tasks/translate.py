@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
+import warnings
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -26,11 +27,12 @@ from .. import io
 from ..data.parallel import Pair, split_by_source, without_empty
 from ..data.subword import build_sentence_tokenizer, sentence_tokenizer_from_dict
 from ..train import Batches, FixedBatches, RecurrentTask, TrainConfig, finish, fit, run_folder
-from ._search import beam_search, greedy
+from ._search import Hypothesis, beam_search, check_options, greedy
 from ._seq2seq import Seq2Seq, Seq2SeqConfig, make_batch, make_loss
 
 TASK = "translate"
 POOL = 50  # batches per length-sorting pool
+OPTIONS = {"tokenizer", "vocab_size", "joint_vocab", "min_freq", "label_smoothing", "max_len"}
 
 
 class AttentionMap(NamedTuple):
@@ -56,7 +58,8 @@ class Translator:
         recurrent_dropout / weight_drop / zoneout (encoder regularizers), tie_embeddings,
         share_embeddings: see :class:`rnnkit.tasks._seq2seq.Seq2SeqConfig`.
         label_smoothing: mass spread over the vocabulary in the training loss.
-        max_len: training pairs with a side longer than this many tokens are left out.
+        max_len: training pairs with a side longer than this many tokens are left out (with
+            a warning; ``metrics["dropped_long_pairs"]`` counts them).
 
     Example::
 
@@ -111,6 +114,12 @@ class Translator:
         e.g. for a time-budgeted run whose cosine schedule ends after the last validation).
         ``callbacks``: extra Lightning callbacks, e.g. :class:`rnnkit.diagnostics.GradientMonitor`.
         """
+        if resume and self.model is None and out and (Path(out) / io.CONFIG_FILE).is_file():
+            raise ValueError(
+                f"resume=True on a new Translator would learn new tokenizers for the weights "
+                f"saved in {out}; load the model first: rnnkit.load({str(out)!r}).fit(..., "
+                "resume=True)"
+            )
         if not {"max_epochs", "max_steps", "max_time"} & set(train_options):
             train_options = {**train_options, "max_epochs": 1}
         cfg = TrainConfig.from_options(**train_options)
@@ -121,14 +130,7 @@ class Translator:
         if self.src_tok is None or not resume:
             self._build_tokenizers(train)
         src_ids, tgt_ids = self._encode_pairs(train)
-        keep = [i for i in range(len(train))
-                if len(src_ids[i]) < self.options["max_len"]
-                and len(tgt_ids[i]) < self.options["max_len"]]  # fmt: skip
-        if not keep:
-            raise ValueError(
-                f"every training pair is longer than max_len="
-                f"{self.options['max_len']}; raise max_len"
-            )
+        keep = self._short_enough(train, src_ids, tgt_ids)
         src_ids, tgt_ids = [src_ids[i] for i in keep], [tgt_ids[i] for i in keep]
         if self.model is None or not resume:
             torch.manual_seed(cfg.seed)  # the initial weights follow the seed too
@@ -153,6 +155,22 @@ class Translator:
         if out is not None and trainer.global_rank == 0:
             self.save(out)
         return self
+
+    def _short_enough(self, pairs: list[Pair], src_ids: list, tgt_ids: list) -> list[int]:
+        """The indices of the pairs with both sides of at most ``max_len`` tokens; a warning
+        counts the others, as one counts pairs with an empty side."""
+        n = self.options["max_len"]
+        keep = [i for i in range(len(pairs)) if max(len(src_ids[i]), len(tgt_ids[i])) <= n]
+        if not keep:
+            raise ValueError(f"every training pair is longer than max_len={n} tokens; raise "
+                             "max_len (--max-len)")  # fmt: skip
+        if len(keep) < len(pairs):
+            kept = set(keep)
+            first = next(p for i, p in enumerate(pairs) if i not in kept)
+            warnings.warn(f"{len(pairs) - len(keep)} training pair(s) longer than max_len={n} "
+                          f"tokens left out, the first {first!r:.80}; raise max_len (--max-len) "
+                          "to keep them", stacklevel=3)  # fmt: skip
+        return keep
 
     def _build_tokenizers(self, pairs: list[Pair]) -> None:
         o = self.options
@@ -179,24 +197,33 @@ class Translator:
 
         ``beam_size=1`` is greedy decoding; ``alpha`` is GNMT's length-penalty exponent;
         a translation has at most ``max_len_ratio`` times the source's tokens (``</s>``
-        included); ``no_repeat_ngram=k`` forbids repeating any k-gram (0: off).
+        included); ``no_repeat_ngram=k`` forbids repeating any k-gram (0: off). An empty
+        sentence translates to ``""``. A search that finishes fewer than ``n_best``
+        hypotheses (a tight length limit) fills its list with ``""``, with a warning.
         """
         hyps = self._search(sentences, beam_size, alpha, n_best, max_len_ratio,
                             no_repeat_ngram, batch_size)  # fmt: skip
         texts = [[self.tgt_tok.decode(h.tokens) for h in hs] for hs in hyps]
+        short = sum(len(t) < n_best for t in texts)
+        if short:
+            warnings.warn(f"{short} sentence(s) got fewer than n_best={n_best} hypotheses (the "
+                          "search finished fewer: raise max_len_ratio or lower n_best); their "
+                          "lists are filled with empty strings", stacklevel=2)  # fmt: skip
+        texts = [t + [""] * (n_best - len(t)) for t in texts]
         return [t[0] for t in texts] if n_best == 1 else texts
 
     def _search(self, sentences, beam_size, alpha, n_best, max_len_ratio, no_repeat_ngram,
                 batch_size):  # fmt: skip
         model = self._ready()
-        if isinstance(sentences, str):
-            raise ValueError("expected a list of sentences, got one string; wrap it: [sentence]")
+        sentences = _check_sentences(sentences)
+        check_options(beam_size, alpha, n_best, max_len_ratio, no_repeat_ngram)
         if batch_size < 1:
             raise ValueError(f"expected batch_size >= 1, got {batch_size}")
-        sentences = [str(s).strip() for s in sentences]
         ids = self.src_tok.encode_batch(sentences) if sentences else []
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        results: list[Any] = [None] * len(ids)
+        # an empty sentence has nothing to translate (a model would make something up)
+        results: list[Any] = [None if s else [Hypothesis([], 0.0, 0.0)] * n_best
+                              for s in sentences]  # fmt: skip
+        order = sorted((i for i, s in enumerate(sentences) if s), key=lambda i: len(ids[i]))
         for i in range(0, len(order), batch_size):
             chunk = order[i : i + batch_size]
             (src, lengths), _ = make_batch([ids[j] for j in chunk])
@@ -244,14 +271,20 @@ class Translator:
     # ------------------------------------------------------------------ attention
     @torch.no_grad()
     def attention(self, sentence: str, translation: str | None = None, beam_size: int = 5,
-                  alpha: float = 0.6) -> AttentionMap:  # fmt: skip
+                  alpha: float = 0.6, max_len_ratio: float = 2.0,
+                  no_repeat_ngram: int = 0) -> AttentionMap:  # fmt: skip
         """The alignment matrix of ``sentence`` and its translation (by default the model's
-        own, found with beam search), read off the decoder run on that translation."""
+        own, found with the search options given, as the tokens the search chose), read
+        off the decoder run on that translation."""
         model = self._ready()
-        sentence = str(sentence).strip()
+        sentence = _check_sentences([sentence])[0]
         if translation is None:
-            translation = self.translate([sentence], beam_size=beam_size, alpha=alpha)[0]
-        src_ids, tgt_ids = self.src_tok.encode(sentence), self.tgt_tok.encode(translation)
+            hyp = self._search([sentence], beam_size, alpha, 1, max_len_ratio, no_repeat_ngram,
+                               1)[0][0]  # fmt: skip
+            tgt_ids, translation = hyp.tokens, self.tgt_tok.decode(hyp.tokens)
+        else:
+            tgt_ids = self.tgt_tok.encode(_check_sentences([translation], "translation")[0])
+        src_ids = self.src_tok.encode(sentence)
         (src, lengths, tgt_in), _ = make_batch([src_ids], [tgt_ids])
         _, weights = model.teacher_force(src, lengths, tgt_in)
         pieces = [self.src_tok.id_to_piece(i) for i in src_ids] + ["</s>"]
@@ -259,11 +292,12 @@ class Translator:
         return AttentionMap(pieces, out, weights[0].tolist(), translation)
 
     def plot_attention(self, sentence: str, path: str | Path, translation: str | None = None,
-                       beam_size: int = 5) -> Path:  # fmt: skip
-        """Save the attention heat map of ``sentence``'s translation as a PNG at ``path``."""
+                       beam_size: int = 5, **search: Any) -> Path:  # fmt: skip
+        """Save the attention heat map of ``sentence``'s translation as a PNG at ``path``
+        (``search``: :meth:`attention`'s ``alpha``, ``max_len_ratio``, ``no_repeat_ngram``)."""
         from ..viz import plot_attention
 
-        a = self.attention(sentence, translation, beam_size)
+        a = self.attention(sentence, translation, beam_size, **search)
         return plot_attention(a.weights, a.source_tokens, a.target_tokens, path,
                               title=a.translation[:80])  # fmt: skip
 
@@ -291,9 +325,21 @@ class Translator:
     def load(cls, path: str | Path) -> Translator:
         """Load a model directory written by :meth:`save` (no pickle is ever read)."""
         config = io.read_config(path, task=TASK)
+        with io.damaged_config(path):
+            self = cls._from_config(config)
+        io.load_weights(path, self.model)
+        self.model.eval()
+        self.metrics = io.read_metrics(path)
+        return self
+
+    @classmethod
+    def _from_config(cls, config: dict) -> Translator:
+        """The translator ``config`` describes, weights not read yet."""
         model_cfg = Seq2SeqConfig(**config["model"])
         self = cls.__new__(cls)
         self.options = dict(config["options"])
+        if set(self.options) != OPTIONS:
+            raise ValueError(f"options {sorted(self.options)}, expected {sorted(OPTIONS)}")
         skip = ("src_vocab_size", "tgt_vocab_size")
         self.model_options = {k: v for k, v in dataclasses.asdict(model_cfg).items()
                               if k not in skip}  # fmt: skip
@@ -301,17 +347,31 @@ class Translator:
         tgt = config.get("tgt_tokenizer")
         self.tgt_tok = self.src_tok if tgt is None else sentence_tokenizer_from_dict(tgt)
         self.model = Seq2Seq(model_cfg)
-        io.load_weights(path, self.model)
-        self.model.eval()
-        self.metrics = io.read_metrics(path)
         self.train_config = TrainConfig.from_dict(config.get("train"))
         return self
 
 
+def _check_sentences(sentences: Any, what: str = "sentence") -> list[str]:
+    """``sentences`` stripped, each checked to be a string (``str()`` of anything else would
+    be translated as if it were text)."""
+    if isinstance(sentences, str):
+        raise ValueError("expected a list of sentences, got one string; wrap it: [sentence]")
+    _check_list(sentences, "sentences as a list of strings")
+    out = []
+    for i, s in enumerate(sentences):
+        if not isinstance(s, str):
+            raise ValueError(f"expected {what} {i} to be a string, got {s!r:.80}")
+        out.append(s.strip())
+    return out
+
+
+def _check_list(items: Any, what: str) -> None:
+    if isinstance(items, (str, bytes)) or not hasattr(items, "__iter__"):
+        raise ValueError(f"expected the {what}, got {type(items).__name__}")
+
+
 def _check_pairs(pairs: Any, what: str) -> list[Pair]:
-    if isinstance(pairs, (str, bytes)) or not hasattr(pairs, "__iter__"):
-        raise ValueError(f"expected the {what} data as a list of (source, target) pairs, "
-                         f"got {type(pairs).__name__}")  # fmt: skip
+    _check_list(pairs, f"{what} data as a list of (source, target) pairs")
     out = []
     for i, p in enumerate(pairs):
         ok = isinstance(p, (tuple, list)) and len(p) == 2
