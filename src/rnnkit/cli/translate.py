@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from .. import io
 from . import _common as C
 
 app = typer.Typer(
@@ -33,6 +34,12 @@ def _pairs_from(data, src, tgt, src_col, tgt_col, src_lang, tgt_lang, encoding):
 
     if (src is None) != (tgt is None):
         raise ValueError("give both --src and --tgt (line-aligned files), or a pairs file")
+    multi30k = src is None and data == "multi30k" and not Path(data).expanduser().is_file()
+    if (src_lang or tgt_lang) and not multi30k:
+        raise ValueError(
+            "--src-lang and --tgt-lang choose the language pair of multi30k; a pairs file has "
+            "its own (its columns: --src-col, --tgt-col): leave them out"
+        )
     if src is not None:
         if data is not None:
             raise ValueError(f"give either DATA ({data}) or --src/--tgt, not both")
@@ -83,8 +90,9 @@ def train(
     from ..data.parallel import read_parallel, split_by_source, without_empty
 
     splits = _pairs_from(data, src, tgt, src_col, tgt_col, src_lang, tgt_lang, encoding)
+    empty = 0
     if "all" in splits:  # before the split, so that the held-out test.tsv has none either
-        splits["all"] = without_empty(splits["all"], "input")[0]
+        splits["all"], empty = without_empty(splits["all"], "input")
     test = None
     if (valid_src is None) != (valid_tgt is None):
         raise ValueError("give both --valid-src and --valid-tgt, or neither")
@@ -96,9 +104,12 @@ def train(
         if not 0.0 < val_fraction < 0.5:
             raise ValueError(f"expected 0 < --val-fraction < 0.5, got {val_fraction}")
         f = val_fraction
+        _check_resumed_seed(out, run)
         train_pairs, val_pairs, test = split_by_source(
             splits["all"], (1 - 2 * f, f, f), run.options["seed"]
         )
+        # written now, so that a run killed before its end and resumed keeps it too
+        _write_test_pairs(out, test, run)
     if valid_src is not None:
         val_pairs = read_parallel(valid_src, valid_tgt, encoding)
     from ..tasks.translate import Translator  # after the data: bad input fails fast
@@ -118,14 +129,43 @@ def train(
     )
     if not run.main:
         return
+    if empty:  # left out here, before the split: fit() saw none of them
+        tr.metrics["dropped_empty_pairs"] += empty
+        tr.save(out)
     if test:
-        lines = [f"{s}\t{t}" for s, t in test]
-        (out / "test.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
         typer.echo(f"held-out test pairs (no source shared with training): {out / 'test.tsv'}")
     ppl = tr.metrics.get("best_val_perplexity")
     if ppl is not None:
         typer.echo(f"best validation perplexity {ppl:.2f}")
     typer.echo(f'model written to {out}; translate with: rnnkit translate predict {out} "..."')
+
+
+def _check_resumed_seed(out: Path, run: C.Run) -> None:
+    """A resumed run splits its data with the seed it was started with: another one would
+    deal other pairs into test.tsv, pairs the first run trained on."""
+    if not (run.resume and (out / io.CONFIG_FILE).is_file()):
+        return
+    saved = (io.read_config(out).get("train") or {}).get("seed")
+    if saved is not None and saved != run.options["seed"]:
+        raise ValueError(f"--resume: the run in {out} split its data and trained with --seed "
+                         f"{saved}; resume with --seed {saved} (another seed splits the pairs "
+                         "anew, and the test pairs would include trained ones)")  # fmt: skip
+
+
+def _write_test_pairs(out: Path, test: list, run: C.Run) -> None:
+    """``out/test.tsv``: the held-out pairs; a resumed run keeps the one it finds, and its
+    split must give the same pairs (the same data and seed)."""
+    text = "".join(f"{s}\t{t}\n" for s, t in test)
+    file = out / "test.tsv"
+    if run.resume and file.is_file():
+        if file.read_text(encoding="utf-8") != text:
+            raise ValueError(f"--resume: the held-out pairs of this split differ from {file} "
+                             "(other data or another --seed than the run it continues); "
+                             "resume with the same data and --seed, or train anew")  # fmt: skip
+        return
+    if run.main:
+        out.mkdir(parents=True, exist_ok=True)
+        file.write_text(text, encoding="utf-8")
 
 
 @app.command()
@@ -159,9 +199,9 @@ def predict(
                           max_len_ratio=max_len_ratio, no_repeat_ngram=no_repeat_ngram,
                           batch_size=batch_size)  # fmt: skip
     lines = [r if isinstance(r, str) else "\t".join(r) for r in result]
-    if attention_plot is not None:
-        first = result[0] if isinstance(result[0], str) else result[0][0]
-        tr.plot_attention(inputs[0], attention_plot, translation=first)
+    if attention_plot is not None:  # the first sentence searched again: its own tokens
+        tr.plot_attention(inputs[0], attention_plot, beam_size=beam, alpha=alpha,
+                          max_len_ratio=max_len_ratio, no_repeat_ngram=no_repeat_ngram)  # fmt: skip
         print(f"attention plot written to {attention_plot}", file=sys.stderr)
     text = "\n".join(lines) + "\n"
     if output is not None:
@@ -180,7 +220,9 @@ def evaluate(
     tgt_col: int = TGT_COL,
     src_lang: str = SRC_LANG,
     tgt_lang: str = TGT_LANG,
-    split: str = typer.Option("test", help="multi30k split: test (2016), test2017, valid ..."),
+    split: str = typer.Option(
+        None, help="multi30k split: test (2016, the default), test2017, valid ..."
+    ),
     beam: int = BEAM,
     alpha: float = ALPHA,
     max_len_ratio: float = RATIO,
@@ -194,9 +236,18 @@ def evaluate(
 
     splits = _pairs_from(data, src, tgt, src_col, tgt_col, src_lang, tgt_lang, encoding)
     if "all" in splits:
+        if src is None and not Path(data).expanduser().is_file():  # a dataset without splits
+            raise ValueError(
+                f"{data} has no official test split: its pairs include those the model trained "
+                f"on; evaluate on the pairs train held out: rnnkit translate eval {model_dir} "
+                f"{Path(model_dir) / 'test.tsv'}"
+            )
+        if split is not None:
+            raise ValueError("--split chooses a part of multi30k; a pairs file is scored whole: "
+                             "leave --split out")  # fmt: skip
         pairs = splits["all"]
-    elif split in splits:
-        pairs = splits[split]
+    elif (split or "test") in splits:
+        pairs = splits[split or "test"]
     else:
         raise ValueError(f"expected --split one of {sorted(splits)}, got {split!r}")
     tr = Translator.load(model_dir)
