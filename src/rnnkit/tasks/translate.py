@@ -113,6 +113,8 @@ class Translator:
         ``keep_best``: end with the weights of the best validation (else the last ones,
         e.g. for a time-budgeted run whose cosine schedule ends after the last validation).
         ``callbacks``: extra Lightning callbacks, e.g. :class:`rnnkit.diagnostics.GradientMonitor`.
+        ``resume=True`` continues the run in ``out`` on the same data: call it on the loaded
+        model, ``rnnkit.load(out).fit(..., resume=True)``.
         """
         if resume and self.model is None and out and (Path(out) / io.CONFIG_FILE).is_file():
             raise ValueError(
