@@ -26,6 +26,9 @@ def test_bpe_reads_special_token_strings_as_text():
             assert min(ids) >= N_RESERVED, (s, t.pieces(s))
             assert t.encode_batch([s]) == [ids]
             assert t.decode(ids) == s
+        for s in ("Q</s>", "Q<pad>"):  # Q is unseen: no earlier merge keeps "<" from "/s>"
+            ids = t.encode(s)
+            assert min(ids) >= len(SPECIALS) and t.decode(ids) == s, t.pieces(s)
 
 
 def test_bpe_character_u2581_reads_as_a_space():
