@@ -470,25 +470,26 @@ class TextClassifier:
     def load(cls, path: str | Path) -> TextClassifier:
         """Load a model directory written by :meth:`save` (no pickle is ever read)."""
         config = io.read_config(path, task=TASK)
-        net_cfg = ClassifierConfig(**config["model"])
-        self = cls.__new__(cls)
-        self.text_options = config["text_options"]
-        self.model_options = {k: v for k, v in net_cfg.to_dict().items()
-                              if k not in ("vocab_size", "num_classes")}  # fmt: skip
-        cw = config.get("class_weights")
-        self.class_weights = dict(cw) if isinstance(cw, list) else cw
-        self.pretrained = config.get("pretrained")
-        self.lr_decay = config.get("lr_decay")
-        self.gradual_unfreeze = config.get("gradual_unfreeze", False)
-        self.adversarial = config.get("adversarial", 0.0)
-        self.bucket = config.get("bucket", 0)
-        self.classes = config["classes"]
-        self.text_ids = TextIds.from_dict(config["text"])
-        self.model = ClassifierNet(net_cfg)
+        with io.damaged_config(path):  # an entry missing, unknown or mistyped: one line
+            net_cfg = ClassifierConfig(**config["model"])
+            self = cls.__new__(cls)
+            self.text_options = config["text_options"]
+            self.model_options = {k: v for k, v in net_cfg.to_dict().items()
+                                  if k not in ("vocab_size", "num_classes")}  # fmt: skip
+            cw = config.get("class_weights")
+            self.class_weights = dict(cw) if isinstance(cw, list) else cw
+            self.pretrained = config.get("pretrained")
+            self.lr_decay = config.get("lr_decay")
+            self.gradual_unfreeze = config.get("gradual_unfreeze", False)
+            self.adversarial = config.get("adversarial", 0.0)
+            self.bucket = config.get("bucket", 0)
+            self.classes = config["classes"]
+            self.text_ids = TextIds.from_dict(config["text"])
+            self.model = ClassifierNet(net_cfg)
+            self.train_config = TrainConfig.from_dict(config.get("train"))
         io.load_weights(path, self.model)
         self.model.eval()
         self.metrics = io.read_metrics(path)
-        self.train_config = TrainConfig.from_dict(config.get("train"))
         return self
 
 

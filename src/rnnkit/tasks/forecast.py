@@ -624,17 +624,18 @@ class Forecaster:
     def load(cls, path: str | Path) -> Forecaster:
         """Load a model directory written by :meth:`save` (no pickle is ever read)."""
         config = io.read_config(path, task=TASK)
-        mc = ForecastConfig.from_dict(config["model"])
-        options = {k: v for k, v in dataclasses.asdict(mc).items()
-                   if k not in ("n_channels", "n_past_covariates", "n_known")}  # fmt: skip
-        self = cls(**options, calendar=config["calendar"], season=config["season"],
-                   train_stride=config["train_stride"])  # fmt: skip
-        self.meta = config["data"]
-        self.model = ForecastNet(mc)
+        with io.damaged_config(path):  # an entry missing, unknown or mistyped: one line
+            mc = ForecastConfig.from_dict(config["model"])
+            options = {k: v for k, v in dataclasses.asdict(mc).items()
+                       if k not in ("n_channels", "n_past_covariates", "n_known")}  # fmt: skip
+            self = cls(**options, calendar=config["calendar"], season=config["season"],
+                       train_stride=config["train_stride"])  # fmt: skip
+            self.meta = config["data"]
+            self.model = ForecastNet(mc)
+            self.train_config = TrainConfig.from_dict(config.get("train"))
         io.load_weights(path, self.model)
         self.model.eval()
         self.metrics = io.read_metrics(path)
-        self.train_config = TrainConfig.from_dict(config.get("train"))
         return self
 
 

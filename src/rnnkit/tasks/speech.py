@@ -605,14 +605,8 @@ class SpeechRecognizer:
         ``config.json`` that does not describe a model (entries missing, unknown or not
         matching each other) is a one-line ``ValueError``."""
         config = io.read_config(path, task=TASK)
-        try:
+        with io.damaged_config(path):
             self = cls._from_config(config, Path(path))
-        except (KeyError, TypeError, ValueError) as e:
-            what = f"no {e.args[0]!r} entry" if isinstance(e, KeyError) else str(e)
-            raise ValueError(
-                f"{path}: the model folder is damaged (config.json: {what}); copy or save it again "
-                "from the original, or train anew"
-            ) from None
         io.load_weights(path, self.model)
         self.model.eval()
         self.metrics = io.read_metrics(path)
