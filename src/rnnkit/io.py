@@ -110,6 +110,22 @@ def damaged_config(path: PathLike) -> Iterator[None]:
                          "save it again from the original, or train anew") from None  # fmt: skip
 
 
+def check_resumable(estimator: Any, out: PathLike | None, resume: bool) -> None:
+    """``resume=True`` on a new estimator (no model) whose ``out`` holds a saved model would
+    build a new vocabulary, scaler or label set from the data for the weights saved there,
+    which silently mismatch when the data changed: a ``ValueError`` that says to load the
+    model first. (A run killed before it saved a model has no ``config.json`` yet: it resumes
+    from ``last.ckpt`` on the same data.)"""
+    if resume and getattr(estimator, "model", None) is None and out is not None:
+        if (Path(out) / CONFIG_FILE).is_file():
+            name = type(estimator).__name__
+            raise ValueError(
+                f"resume=True on a new {name} would rebuild what the model saved in {out} was "
+                f"trained with (vocabulary, scaling, labels); load it first: "
+                f"rnnkit.load({str(out)!r}).fit(..., resume=True)"
+            )
+
+
 def read_metrics(path: PathLike) -> dict:
     """The ``metrics.json`` of a model directory, or ``{}`` when it has none."""
     file = _model_dir(path) / METRICS_FILE

@@ -76,3 +76,12 @@ def test_run_folder_is_removed_even_when_training_fails(tmp_path, monkeypatch):
         torch.save({}, folder / "last.ckpt")
         raise RuntimeError("a failed run")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("train", FITS, ids=lambda f: f.__name__.strip("_"))
+def test_resume_on_a_new_estimator_says_to_load_the_saved_one(train, tmp_path):
+    """A new estimator would build its vocabulary (or scaling, labels, sample rate) from the
+    data again, for weights trained with the saved one: silently wrong when the data moved."""
+    train(out=tmp_path / "run")
+    with pytest.raises(ValueError, match=r"load it first: rnnkit\.load\("):
+        train(out=tmp_path / "run", resume=True)

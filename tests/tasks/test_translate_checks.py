@@ -102,7 +102,7 @@ def test_max_len_keeps_pairs_of_max_len_and_warns_about_longer_ones():
 def test_resume_on_a_new_translator_is_an_error_that_says_load_it(tmp_path):
     Translator(**TINY).fit(PAIRS, PAIRS[:4], out=tmp_path, **FIT)
     other = [(f"neu {i}", f"new {i}") for i in range(30)]  # other words: another vocabulary
-    with pytest.raises(ValueError, match=r"load the model first: rnnkit\.load\("):
+    with pytest.raises(ValueError, match=r"load it first: rnnkit\.load\("):
         Translator(**TINY).fit(other, other[:4], out=tmp_path, resume=True, **FIT)
     resumed = rnnkit.load(tmp_path).fit(PAIRS, PAIRS[:4], out=tmp_path, resume=True,
                                         **{**FIT, "max_steps": 2})  # fmt: skip

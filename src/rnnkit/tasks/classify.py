@@ -249,6 +249,7 @@ class TextClassifier:
         ``resume=True`` continues the run saved in ``out/last.ckpt`` (same data and options;
         a loaded classifier keeps its vocabulary), with its best model so far.
         """
+        io.check_resumable(self, out, resume)
         read = {"text_col": text_col, "label_col": label_col, "fmt": fmt, "encoding": encoding}
         texts, labels = _texts_and_labels(texts, labels, "training", read)
         if val_texts is not None:

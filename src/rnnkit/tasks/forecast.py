@@ -224,6 +224,7 @@ class Forecaster:
         ``max_epochs``, ``batch_size``, ``lr``, ``seed``, ...);
         ``callbacks``: extra Lightning callbacks, e.g. :class:`rnnkit.diagnostics.GradientMonitor`.
         """
+        io.check_resumable(self, out, resume)
         if not {"max_epochs", "max_steps", "max_time"} & set(train_options):
             train_options = {**train_options, "max_epochs": 10}
         cfg = TrainConfig.from_options(**train_options)

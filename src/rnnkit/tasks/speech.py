@@ -292,6 +292,7 @@ class SpeechRecognizer:
         noise at ``connected_snr`` dB). ``train_options``: :class:`rnnkit.train.TrainConfig`
         fields (``max_time="5m"``, ``max_epochs``, ``batch_size``, ``lr``, ``seed``, ...).
         """
+        io.check_resumable(self, out, resume)
         if not {"max_epochs", "max_steps", "max_time"} & set(train_options):
             train_options = {**train_options, "max_epochs": 20}
         train_options.setdefault("warmup_steps", 30)

@@ -154,6 +154,7 @@ class TextGenerator:
         ``max_epochs``, ``max_steps``, ``batch_size``, ``lr``, ``seed``, ``devices``, ...);
         ``callbacks``: extra Lightning callbacks, e.g. :class:`rnnkit.diagnostics.GradientMonitor`.
         """
+        io.check_resumable(self, out, resume)
         if not {"max_epochs", "max_steps", "max_time"} & set(train_options):
             train_options = {**train_options, "max_epochs": 1}
         cfg = TrainConfig.from_options(**train_options)

@@ -116,12 +116,7 @@ class Translator:
         ``resume=True`` continues the run in ``out`` on the same data: call it on the loaded
         model, ``rnnkit.load(out).fit(..., resume=True)``.
         """
-        if resume and self.model is None and out and (Path(out) / io.CONFIG_FILE).is_file():
-            raise ValueError(
-                f"resume=True on a new Translator would learn new tokenizers for the weights "
-                f"saved in {out}; load the model first: rnnkit.load({str(out)!r}).fit(..., "
-                "resume=True)"
-            )
+        io.check_resumable(self, out, resume)
         if not {"max_epochs", "max_steps", "max_time"} & set(train_options):
             train_options = {**train_options, "max_epochs": 1}
         cfg = TrainConfig.from_options(**train_options)
