@@ -125,6 +125,16 @@ def test_calendar_features_are_bounded_and_known():
     assert calendar_features(pd.RangeIndex(5), None).shape == (5, 0)
 
 
+@pytest.mark.parametrize(("freq", "columns"), [("h", 6), ("D", 4), ("B", 4), ("W-SUN", 2),
+                                               ("MS", 2), ("ME", 2), ("QS", 2)])  # fmt: skip
+def test_calendar_features_follow_the_step(freq, columns):
+    """Weekly, monthly and quarterly data have no day-of-week features: their weekday is a
+    constant (weeks) or noise (the weekday of each month's first day). These calendar
+    offsets have no fixed length, which was read as 'daily or finer'."""
+    idx = pd.date_range("2020-01-06", periods=30, freq=freq)
+    assert calendar_features(idx, freq).shape == (30, columns)
+
+
 # ---------------------------------------------------------------------- bad input
 def test_unparseable_timestamps_name_the_row():
     df = frame(10)

@@ -300,7 +300,8 @@ def test_metrics_and_baselines_by_hand():
     assert m["mse"] == pytest.approx((0.25 + 1.0) / 2) and m["mae"] == pytest.approx(0.75)
     assert m["orig_rmse"] == pytest.approx(np.sqrt(2.5)) and m["mase"] == pytest.approx(3.0)
     assert m["smape"] == pytest.approx(100 * (1 / 3 + 2 / 4))
-    assert mase_scale(np.array([[0.0], [1.0], [0.0], [1.0]]), 2).tolist() == [1.0]
+    assert mase_scale(np.array([[0.0], [1.0], [3.0], [2.0]]), 2).tolist() == [2.0]
+    assert mase_scale(np.array([[0.0], [1.0], [0.0], [1.0]]), 2).tolist() == [0.0]  # no scale
 
 
 def test_long_format_round_trip(tmp_path):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -130,7 +132,10 @@ def predict(
 
 
 def _print_scores(m: dict) -> None:
-    extra = f"  coverage {m['coverage']:.3f}" if "coverage" in m else ""
+    extra = ""
+    if "coverage" in m:  # the share of actual values inside the model's widest interval
+        lo, hi = m["interval"]
+        extra = f"  coverage {m['coverage']:.3f} ({lo:g}-{hi:g} interval)"
     typer.echo(f"model           MSE {m['mse']:.4f}  MAE {m['mae']:.4f}  (standardized)  "
                f"MAE {m['orig_mae']:.4g}  RMSE {m['orig_rmse']:.4g}  sMAPE {m['smape']:.2f}%  "
                f"MASE {m['mase']:.3f}{extra}")  # fmt: skip
@@ -139,6 +144,16 @@ def _print_scores(m: dict) -> None:
                    f"MAE {b['orig_mae']:.4g}  RMSE {b['orig_rmse']:.4g}  sMAPE {b['smape']:.2f}%  "
                    f"MASE {b['mase']:.3f}")  # fmt: skip
     typer.echo(f"({m['windows']} windows, season {m['season']})")
+
+
+def _finite_or_null(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_or_null(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 @app.command("eval")
@@ -152,8 +167,8 @@ def evaluate(
     from ..tasks.forecast import Forecaster
 
     m = Forecaster.load(model_dir).evaluate(data, stride=stride)
-    if as_json:
-        typer.echo(json.dumps(m, indent=2))
+    if as_json:  # strict JSON: a metric that does not exist (NaN) is null
+        typer.echo(json.dumps(_finite_or_null(m), indent=2, allow_nan=False))
     else:
         _print_scores(m)
 

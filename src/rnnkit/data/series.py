@@ -512,11 +512,19 @@ def calendar_features(index: pd.Index, freq: str | None, yearly: bool = True) ->
 
 
 def _step(freq: str | None) -> pd.Timedelta | None:
+    """About how far apart ``freq``'s steps are (``None``: unknown). Calendar offsets have no
+    fixed length: a month start or a week ending on Sunday is measured between two of its
+    own dates (29 and 7 days here), which is all the calendar features need to know."""
     if freq is None:
         return None
     if freq.upper().startswith(("B", "C")):
         return pd.Timedelta(days=1)
     try:
-        return pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
+        offset = pd.tseries.frequencies.to_offset(freq)
     except (ValueError, TypeError):
         return None
+    try:
+        return pd.Timedelta(offset)
+    except (ValueError, TypeError):
+        first = pd.Timestamp("2000-01-01") + offset  # on the offset's own grid
+        return (first + offset) - first

@@ -9,7 +9,9 @@ Arrays are ``(N, H, C)``: ``N`` windows, ``H`` horizon steps, ``C`` series.
   :math:`|y|+|\hat y| = 0` counted as 0.
 - ``mase``: each series' MAE divided by the in-sample MAE of the seasonal-naive forecast on
   the training data, :math:`\frac{1}{T-m}\sum_t |y_t - y_{t-m}|` (Hyndman & Koehler 2006),
-  then averaged over series.
+  then averaged over series. A series whose training data repeats exactly every season (that
+  MAE is 0, or rounding error next to the series' size) has no MASE: it is left out of the
+  average, which is NaN when no series has one.
 - ``coverage``: the fraction of true values inside ``[lower, upper]``.
 
 Baselines (from the lookback alone, so on exactly the model's windows): ``last_value``
@@ -37,8 +39,14 @@ def forecast_metrics(pred: np.ndarray, true: np.ndarray, mean: np.ndarray, std: 
         "orig_mae": float(np.mean(np.abs(err))),
         "orig_rmse": float(np.sqrt(np.mean(err**2))),
         "smape": float(200.0 * ratio.mean()),
-        "mase": float(np.mean(per_series_mae / mase_scale)),
+        "mase": _mean_mase(per_series_mae, np.asarray(mase_scale, np.float64)),
     }
+
+
+def _mean_mase(per_series_mae: np.ndarray, scale: np.ndarray) -> float:
+    """The mean MASE over the series that have one (a scale of 0 marks those without)."""
+    ok = scale > 0
+    return float(np.mean(per_series_mae[ok] / scale[ok])) if ok.any() else float("nan")
 
 
 def coverage(lower: np.ndarray, upper: np.ndarray, true: np.ndarray) -> float:
@@ -47,12 +55,16 @@ def coverage(lower: np.ndarray, upper: np.ndarray, true: np.ndarray) -> float:
 
 def mase_scale(train: np.ndarray, season: int) -> np.ndarray:
     """In-sample seasonal-naive MAE per series ``(C,)`` (lag 1 when the data is shorter than
-    a season); zeros become 1 so that a constant series does not divide by zero."""
+    a season). 0 where it is no scale: the training data repeats exactly every season, up to
+    rounding error (1e-9 of the series' size), and MASE would divide by that error (1e14
+    for an exact sine) or by nothing."""
+    train = np.asarray(train, np.float64)
     m = season if train.shape[0] > season else 1
-    scale = np.abs(train[m:] - train[:-m]).mean(axis=0) if train.shape[0] > m else None
-    if scale is None:
+    if train.shape[0] <= m:
         return np.ones(train.shape[1])
-    return np.where(scale > 0, scale, 1.0)
+    scale = np.abs(train[m:] - train[:-m]).mean(axis=0)
+    size = np.abs(train).mean(axis=0) + train.std(axis=0)
+    return np.where(scale > 1e-9 * size, scale, 0.0)
 
 
 def last_value(past: np.ndarray, horizon: int) -> np.ndarray:

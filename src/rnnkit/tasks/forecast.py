@@ -237,6 +237,10 @@ class Forecaster:
         s = table if isinstance(table, Series) else _say_notes(to_series(table, **read))
         L, H = self.lookback, self.horizon
         check_length(len(s), L, H, "the training data")
+        if self.calendar and s.time is None:
+            raise ValueError("calendar features need a time axis, and this data has none (no "
+                             "time column, no DatetimeIndex): give its time column (--time-col) "
+                             "or leave calendar out")  # fmt: skip
         if val is None:
             n_val = max(H, len(s) // 10)
             if len(s) - n_val >= L + H and n_val >= H:
@@ -464,8 +468,8 @@ class Forecaster:
         last-value and seasonal-naive baselines on the same windows."""
         s = self._series(data, "evaluation")
         check_length(len(s), self.lookback, self.horizon, "the evaluation data")
-        starts = window_starts(len(s), self.lookback, self.horizon, first_target=start,
-                               stride=stride)  # fmt: skip
+        starts = window_starts(len(s), self.lookback, self.horizon,
+                               first_target=self._row_of(s, start), stride=stride)  # fmt: skip
         if len(starts) == 0:
             raise ValueError(f"no complete window with targets from row {start}; "
                              "start earlier or pass more rows")  # fmt: skip
@@ -490,18 +494,28 @@ class Forecaster:
         mean, std = np.asarray(self.meta["mean"]), np.asarray(self.meta["std"])
         scale, season = np.asarray(self.meta["mase_scale"]), self.meta["season"]
         result: dict[str, Any] = forecast_metrics(pred, true, mean, std, scale)
-        if q is not None:
+        if q is not None and len(cfg.quantiles) > 1:  # one level is no interval
             result["coverage"] = coverage(q[..., 0], q[..., -1], true)
             result["interval"] = [cfg.quantiles[0], cfg.quantiles[-1]]
         result["windows"] = len(starts)
         result["season"] = season
+        notes = []
         if season > self.lookback:
-            note = (
+            notes.append(
                 f"the season ({season}) is longer than the lookback ({self.lookback}): "
                 "seasonal_naive reads the lookback only, so it is the last value here"
             )
-            result["notes"] = [note]
-            print(f"rnnkit: note: {note}", file=sys.stderr)
+        if (scale == 0).any():
+            names = ", ".join(str(n) for n, z in zip(self.meta["targets"], scale == 0) if z)
+            others = "; MASE is the mean over the other series" if (scale > 0).any() else ""
+            notes.append(
+                f"no MASE for {names}: the training data repeats exactly every season "
+                f"({season}), so the seasonal-naive error MASE divides by is 0{others}"
+            )
+        if notes:
+            result["notes"] = notes
+            for note in notes:
+                _note(note)
         base = {"last_value": last_value(past, self.horizon),
                 "seasonal_naive": seasonal_naive(past, self.horizon, season)}  # fmt: skip
         result["baselines"] = {k: forecast_metrics(b, true, mean, std, scale)
@@ -526,7 +540,8 @@ class Forecaster:
         """Rolling-origin evaluation: forecasts from origins ``start``, ``start + stride``, ...
         (``start`` a row number or a timestamp of the first forecast step; default: the first
         possible; ``stride`` default: the horizon). One row per origin with its scores; the
-        totals over all origins are in ``.attrs["summary"]``."""
+        totals over all origins are in ``.attrs["summary"]``. No refit: this model forecasts
+        from every origin (Darts' ``retrain=False``), so start after its training period."""
         s, starts = self._origins(data, start, stride, "backtest")
         summary, table = self._score(s, starts, per_window=True)
         table.attrs["summary"] = summary
@@ -578,20 +593,35 @@ class Forecaster:
         return s, starts
 
     def _row_of(self, s: Series, start: Any) -> int | None:
+        """The row of the first forecast step ``start`` names (a row number or a timestamp),
+        with a note where it is not that row: a timestamp between two rows starts at the next
+        one, and the first ``lookback`` rows are input, never a forecast step."""
         if start is None:
             return None
         if isinstance(start, (int, np.integer)) and not isinstance(start, bool):
             if start < 0:
                 raise ValueError(f"start is a row number from 0 (or a timestamp), got {start}")
-            return int(start)
-        if s.time is None:
+            row = int(start)
+        elif s.time is None:
             raise ValueError(f"this data has no time column: give start as a row number, "
                              f"got {start!r}")  # fmt: skip
-        try:
-            ts = pd.Timestamp(start)
-        except ValueError as e:
-            raise ValueError(f"expected start as a row number or a timestamp, got {start!r}") from e
-        return int(s.time.searchsorted(ts))
+        else:
+            try:
+                ts = pd.Timestamp(start)
+            except ValueError as e:
+                raise ValueError(f"expected start as a row number or a timestamp, "
+                                 f"got {start!r}") from e  # fmt: skip
+            row = int(s.time.searchsorted(ts))
+            if row < len(s) and s.time[row] != ts:
+                _note(f"start {start} falls between two rows: the first forecast step is the "
+                      f"next one, {s.time[row]}")  # fmt: skip
+        if row < self.lookback <= len(s):
+            first = s.time[self.lookback] if s.time is not None else self.lookback
+            _note(
+                f"start {start} leaves fewer than lookback={self.lookback} rows of input "
+                f"before it: the first forecast step is row {self.lookback} ({first})"
+            )
+        return row
 
     def plot(self, data: Data, path: str | Path, history: int | None = None,
              future: Data | None = None) -> Path:  # fmt: skip
@@ -649,9 +679,13 @@ def _same_step(a: str, b: str) -> bool:
         return oa == ob
 
 
+def _note(note: str) -> None:
+    print(f"rnnkit: note: {note}", file=sys.stderr)
+
+
 def _say_notes(s: Series) -> Series:
     for note in s.notes:
-        print(f"rnnkit: note: {note}", file=sys.stderr)
+        _note(note)
     return s
 
 
