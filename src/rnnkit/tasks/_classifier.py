@@ -64,6 +64,11 @@ class ClassifierConfig:
             raise ValueError(f"cell must be one of {sorted(CELLS)}, got {self.cell!r}")
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        if self.layer_norm and self.cell == "rnn":
+            raise ValueError(
+                "layer_norm is for cell='lstm' or 'gru' (rnnkit's layer-normalised cells); "
+                "the plain RNN has none: drop layer_norm or change cell"
+            )
         if self.num_classes < 2:
             raise ValueError(f"expected at least 2 classes in the labels, got {self.num_classes}")
         for name in ("embedding_size", "hidden_size", "num_layers", "attention_size"):

@@ -36,6 +36,7 @@ from ._classifier import ClassifierConfig, ClassifierNet, TextIds, pad_batch, va
 from ._transfer import init_from_lm, lm_dirs, lm_model_options
 
 TASK = "classify"
+VAL_BATCH = 256  # texts per validation batch
 
 
 class _ClassifyTask(RecurrentTask):
@@ -93,6 +94,12 @@ class _ClassifyTask(RecurrentTask):
             for p in group:
                 p.requires_grad_(i >= len(groups) - trainable)
 
+    def _data_epoch(self) -> int:
+        """The (0-based) epoch of the data these weights were trained in: Lightning's counter
+        has moved on when fit() validates the end of a run, after Lightning closed it."""
+        tb = self.train_batches
+        return max(tb.epoch, 0) if tb is not None else self.current_epoch
+
     def on_validation_epoch_start(self) -> None:
         super().on_validation_epoch_start()
         self._correct = 0.0
@@ -128,7 +135,7 @@ class _ClassifyTask(RecurrentTask):
         self.log("val_loss", loss, prog_bar=True)
         self.log("val_acc", acc, prog_bar=True)
         self.history.append({"step": float(self.global_step), "val_loss": loss, "val_acc": acc,
-                             "epoch": float(self.current_epoch)})  # fmt: skip
+                             "epoch": float(self._data_epoch())})  # fmt: skip
         if acc > self.best_acc:
             self.best_acc, self.best_step, self._stale = acc, self.global_step, 0
             self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
@@ -300,16 +307,20 @@ class TextClassifier:
             if len(known) < len(val_labels):
                 _warn(f"{len(val_labels) - len(known)} validation labels are not among the "
                       "training labels; they are left out of validation")  # fmt: skip
+            if cfg.val_batches and len(known) > cfg.val_batches * VAL_BATCH:
+                # validation batches are sorted by length, and Lightning's limit takes the
+                # first ones: the shortest texts. A seeded random part instead.
+                known = sorted(random.Random(cfg.seed).sample(known, cfg.val_batches * VAL_BATCH))
             val_ids, _ = self._encode([val_texts[i] for i in known])
             val_y = torch.tensor([index[val_labels[i]] for i in known])
-            val = FixedBatches(_eval_batches(val_ids, val_y, 256))
+            val = FixedBatches(_eval_batches(val_ids, val_y, VAL_BATCH))
         self.train_config = cfg
         with run_folder(out, "classify", resume) as out_dir:
             trainer = fit(task, train, val, out_dir, resume=resume, callbacks=callbacks)
             # the best state by validation *accuracy* is in memory, not best.ckpt (best loss)
             self.metrics = finish(task, trainer, out_dir, restore_best=False)
-        if task.best_state is not None and task.stopped_reason is None:
-            self.model.load_state_dict(task.best_state)
+        if task.best_state is not None:  # validated weights, even when the guard stopped
+            self.model.load_state_dict(task.best_state)  # the run: what best_* describe
         for p in self.model.parameters():
             p.requires_grad_(True)
         self.metrics.update(
@@ -320,6 +331,11 @@ class TextClassifier:
         )
         if val is not None:
             self.metrics.update(best_val_accuracy=task.best_acc, best_step=task.best_step)
+            # the kept model's validation loss (finish() gave the lowest of the run's, which
+            # another step's weights may have had: the model is chosen by accuracy)
+            at_best = [h["val_loss"] for h in task.history if h["step"] == task.best_step]
+            if at_best:
+                self.metrics["best_val_loss"] = at_best[-1]
         if transfer is not None:
             self.metrics["transfer"] = transfer
         if truncated:
@@ -367,7 +383,8 @@ class TextClassifier:
 
     def predict(self, texts: list[str], batch_size: int = 256) -> list[Any]:
         """The most likely label of each text (labels as given to ``fit``)."""
-        if not len(texts):
+        texts = _as_text_list(texts)
+        if not texts:
             return []
         best = self.predict_proba(texts, batch_size).argmax(-1)
         return [self.classes[i] for i in best]
