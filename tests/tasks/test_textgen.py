@@ -364,6 +364,6 @@ def test_resume_with_another_batch_size_names_the_option(short_run):
     gen, out, (train, val), _ = short_run
     with pytest.raises(ValueError, match=r"--resume needs the saved run's --batch-size 4 "):
         gen.fit(train, val, out=out, resume=True, max_steps=4, batch_size=2, progress=False)
-    fresh = TextGenerator(level="char", hidden_size=16, num_layers=1, bptt=8)  # reads config.json
-    with pytest.raises(ValueError, match=r"--batch-size 4 \(the carried state has that batch\)"):
+    fresh = TextGenerator(level="char", hidden_size=16, num_layers=1, bptt=8)
+    with pytest.raises(ValueError, match=r"load it first: rnnkit\.load\("):  # not a new one
         fresh.fit(train, val, out=out, resume=True, max_steps=4, batch_size=2, progress=False)

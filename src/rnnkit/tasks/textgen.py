@@ -159,7 +159,7 @@ class TextGenerator:
             train_options = {**train_options, "max_epochs": 1}
         cfg = TrainConfig.from_options(**train_options)
         if resume:
-            self._check_resume(cfg, out)
+            self._check_resume(cfg)
         if val_text is None:
             cut = int(len(train_text) * 0.9)
             train_text, val_text = train_text[:cut], train_text[cut:]
@@ -187,12 +187,11 @@ class TextGenerator:
             self.save(out)
         return self
 
-    def _check_resume(self, cfg: TrainConfig, out: str | Path | None) -> None:
+    def _check_resume(self, cfg: TrainConfig) -> None:
         """A stateful run carries one state per stream of the batch from window to window, so
-        it continues only with the batch size it was saved with."""
+        it continues only with the batch size it was saved with (a new estimator cannot
+        resume a saved model: ``io.check_resumable`` says to load it)."""
         saved = self.train_config
-        if saved is None and out is not None and (Path(out) / io.CONFIG_FILE).is_file():
-            saved = TrainConfig.from_dict(io.read_config(out, task=TASK).get("train"))
         if self.stateful and saved is not None and saved.batch_size != cfg.batch_size:
             raise ValueError(
                 f"--resume needs the saved run's --batch-size {saved.batch_size} (the carried "
