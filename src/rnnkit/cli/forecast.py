@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
-from typing import Any
 
 import typer
 
+from .. import io
 from . import _common as C
 
 app = typer.Typer(help="Multi-step time-series forecasting from a CSV.", no_args_is_help=True)
@@ -146,16 +145,6 @@ def _print_scores(m: dict) -> None:
     typer.echo(f"({m['windows']} windows, season {m['season']})")
 
 
-def _finite_or_null(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _finite_or_null(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite_or_null(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 @app.command("eval")
 def evaluate(
     model_dir: Path = typer.Argument(..., help="A model directory written by train."),
@@ -168,7 +157,7 @@ def evaluate(
 
     m = Forecaster.load(model_dir).evaluate(data, stride=stride)
     if as_json:  # strict JSON: a metric that does not exist (NaN) is null
-        typer.echo(json.dumps(_finite_or_null(m), indent=2, allow_nan=False))
+        typer.echo(json.dumps(io._plain(m, "metrics", lenient=True), indent=2))
     else:
         _print_scores(m)
 

@@ -33,6 +33,7 @@ class Batches:
         length: Callable[[int, int], int],
     ) -> None:
         self.make_epoch, self.length = make_epoch, length
+        self._lengths: dict[int, int] = {}  # world size -> batches per rank (read every step)
         self.rank, self.world_size = 0, 1
         self.epoch = -1  # the data epoch being iterated (-1: none yet)
         self.consumed = 0  # batches of that epoch processed by the trainer
@@ -42,7 +43,10 @@ class Batches:
         self.rank, self.world_size = rank, world_size
 
     def __len__(self) -> int:
-        return min(self.length(r, self.world_size) for r in range(self.world_size))
+        w = self.world_size
+        if w not in self._lengths:
+            self._lengths[w] = min(self.length(r, w) for r in range(w))
+        return self._lengths[w]
 
     def __iter__(self) -> Iterator[Any]:
         # A generator: nothing below runs (no epoch is counted) until the first batch is asked.
